@@ -1,0 +1,178 @@
+"""The ``claimcls`` command: train, evaluate, predict, export, stats.
+
+Errors in what the user gave (files, options, configs) print one line on stderr and exit
+with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .errors import ClaimclsError
+
+logger = logging.getLogger("claimcls")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's usage errors: one line, status 2
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _overrides(extra: list[str]) -> dict[str, str]:
+    """``--train.lr 3e-5 --data.polnear true`` -> ``{"train.lr": "3e-5", ...}``."""
+    out: dict[str, str] = {}
+    k = 0
+    while k < len(extra):
+        arg = extra[k]
+        if not arg.startswith("--") or "." not in arg:
+            raise ClaimclsError(f"unexpected argument {arg!r}; config overrides look like --train.lr 3e-5")
+        key, eq, value = arg[2:].partition("=")
+        if not eq:
+            if k + 1 >= len(extra):
+                raise ClaimclsError(f"override {arg} has no value")
+            value = extra[k + 1]
+            k += 1
+        out[key] = value
+        k += 1
+    return out
+
+
+def cmd_train(args, extra) -> int:
+    from .config import load_config
+    from .training import train
+
+    config = load_config(args.config, _overrides(extra))
+    output = args.output or str(Path("models") / Path(args.config or "default").stem)
+    model = train(config, output, resume=args.resume)
+    if model is not None:
+        print(f"model saved to {output}")
+    return 0
+
+
+def cmd_evaluate(args, extra) -> int:
+    from .corpus import read_corpus
+    from .evaluation import evaluate, format_metrics, write_metrics
+    from .inference import load
+
+    model = load(args.model, device=args.device)
+    docs = read_corpus(args.data, split=args.split, on_invalid="skip" if args.skip_invalid else "raise")
+    metrics = evaluate(model, docs, batch_size=args.batch_size)
+    print(format_metrics(metrics))
+    if args.output:
+        write_metrics(metrics, args.output)
+        print(f"metrics written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_stats(args, extra) -> int:
+    from .corpus import read_corpus
+    from .stats import corpus_stats, format_stats
+
+    docs = read_corpus(args.corpus, split=args.split, on_invalid="skip" if args.skip_invalid else "raise")
+    stats = corpus_stats(docs)
+    print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
+    return 0
+
+
+def cmd_predict(args, extra) -> int:
+    from .predict_io import run_predict
+
+    return run_predict(args)
+
+
+def cmd_export(args, extra) -> int:
+    from .export import export_onnx
+
+    if not args.onnx:
+        raise ClaimclsError("say what to export: --onnx")
+    path = export_onnx(args.model, quantize=not args.no_quantize)
+    print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .config import config_help
+
+    parser = _Parser(prog="claimcls", description="Who said what, in news: attribution extraction.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    keys = "\n".join(f"  --{k:<30} {h} (default: {d!r})" for k, h, d in config_help())
+    p = sub.add_parser("train", help="fine-tune a model", formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog=f"config keys, each settable as --SECTION.KEY VALUE:\n{keys}")
+    p.add_argument("--config", help="YAML config (configs/*.yaml); omitted: the built-in defaults")
+    p.add_argument("--output", help="model folder to write (default: models/CONFIG_NAME)")
+    p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint after an interruption")
+    p.set_defaults(func=cmd_train, extra=True)
+
+    p = sub.add_parser("evaluate", help="score a model on an annotated corpus")
+    p.add_argument("--model", required=True, help="model folder")
+    p.add_argument("--data", required=True, help="JSONL file, brat folder, or 'bundled'")
+    p.add_argument("--split", help="split of a corpus folder (train, dev)")
+    p.add_argument("--output", help="write the metrics as JSON here")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--skip-invalid", action="store_true", help="skip brat attributions without cue or content (reported)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("stats", help="count documents, sentences, attributions, kinds and spans of a corpus")
+    p.add_argument("corpus", help="JSONL file, brat folder, or 'bundled'")
+    p.add_argument("--split", help="split of a corpus folder (train, dev)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--skip-invalid", action="store_true", help="skip brat attributions without cue or content (reported)")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("predict", help="label texts: .txt files, JSONL {id, text} lines, or stdin")
+    p.add_argument("inputs", nargs="*", help=".txt or .jsonl files; none or '-': read stdin (JSONL lines or plain text)")
+    p.add_argument("--model", required=True, help="model folder")
+    p.add_argument("--output", help="output file (brat: a folder); default stdout")
+    p.add_argument("--format", choices=("jsonl", "csv", "brat", "table"), default="jsonl")
+    p.add_argument("--batch-size", type=int, default=32, help="windows per forward pass")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    p.add_argument("--precision", default="auto", help="auto, fp32, bf16, fp16")
+    p.add_argument("--backend", default="torch", choices=("torch", "onnx"))
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run: skip documents already in --output")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("export", help="export a model for another runtime")
+    p.add_argument("--model", required=True, help="model folder")
+    p.add_argument("--onnx", action="store_true", help="write model.onnx (int8 quantized) into the model folder")
+    p.add_argument("--no-quantize", action="store_true", help="keep fp32 weights in the ONNX file")
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``claimcls`` command."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1") if os.environ.get("CLAIMCLS_OFFLINE", "1") == "1" else None
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "extra", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    logging.basicConfig(level=logging.INFO if args.verbose or args.command == "train" else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args, extra)
+    except ClaimclsError as err:
+        print(f"claimcls {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
+        print(f"claimcls {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"claimcls {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
