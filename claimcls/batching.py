@@ -25,6 +25,7 @@ class Example:
     window: Window
     input_ids: np.ndarray
     case_ids: np.ndarray
+    sent_ids: np.ndarray  # sentence index of each position ([CLS] and [SEP] take their neighbour's)
     tags: np.ndarray | None = None  # (T, roles), IGNORE where not supervised
     cues: list[tuple[int, int]] = field(default_factory=list)
     kinds: list[int] = field(default_factory=list)
@@ -32,18 +33,19 @@ class Example:
     links: list[tuple[int, int, float]] = field(default_factory=list)  # (cue i, cand j, 0/1)
 
 
-def _window_ids(tokenizer, enc: DocEncoding, w: Window) -> tuple[np.ndarray, np.ndarray]:
+def _window_ids(tokenizer, enc: DocEncoding, w: Window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ids = np.array([tokenizer.cls_token_id, *enc.input_ids[w.start : w.end], tokenizer.sep_token_id], dtype=np.int64)
     case = np.concatenate([[0], enc.case_ids[w.start : w.end], [0]]).astype(np.int64)
-    return ids, case
+    s = enc.sent_ids[w.start : w.end]
+    sent = np.concatenate([s[:1], s, s[-1:]]).astype(np.int64)
+    return ids, case, sent
 
 
 def inference_examples(tokenizer, enc: DocEncoding, max_length: int, context: int) -> list[Example]:
     """Windows of one encoded document, without gold."""
     out = []
     for w in make_windows(enc, max_length, context):
-        ids, case = _window_ids(tokenizer, enc, w)
-        out.append(Example(w, ids, case))
+        out.append(Example(w, *_window_ids(tokenizer, enc, w)))
     return out
 
 
@@ -68,12 +70,12 @@ def training_examples(tokenizer, doc: Document, doc_index: int, max_length: int,
             atts.append((rng["cue"][0], rng, kind))
     out = []
     for w in make_windows(enc, max_length, context):
-        ids, case = _window_ids(tokenizer, enc, w)
+        ids, case, sent = _window_ids(tokenizer, enc, w)
         wtags = np.full((len(ids), len(ROLES)), IGNORE, dtype=np.int64)
         wtags[1:-1] = tags[w.start : w.end]
         if not full_labels:
             wtags[:, ROLES.index("target")] = IGNORE
-        ex = Example(w, ids, case, wtags)
+        ex = Example(w, ids, case, sent, wtags)
 
         def clip(t):
             a, b = max(t[0], w.start), min(t[1], w.end)
@@ -115,12 +117,14 @@ def collate(examples: Sequence[Example], pad_id: int) -> dict[str, torch.Tensor]
     ids = torch.full((B, n), pad_id, dtype=torch.long)
     case = torch.zeros((B, n), dtype=torch.long)
     mask = torch.zeros((B, n), dtype=torch.long)
+    sent = torch.zeros((B, n), dtype=torch.long)
     for i, e in enumerate(examples):
         L = len(e.input_ids)
         ids[i, :L] = torch.from_numpy(e.input_ids)
         case[i, :L] = torch.from_numpy(e.case_ids)
+        sent[i, :L] = torch.from_numpy(e.sent_ids)
         mask[i, :L] = 1
-    batch = {"input_ids": ids, "attention_mask": mask, "case_ids": case}
+    batch = {"input_ids": ids, "attention_mask": mask, "case_ids": case, "sent_ids": sent}
     if examples[0].tags is None:
         return batch
     tags = torch.full((B, n, len(ROLES)), IGNORE, dtype=torch.long)

@@ -33,6 +33,7 @@ class DocEncoding:
     offsets: list[tuple[int, int]]
     sent_tokens: list[tuple[int, int]]  # token range [a, b) of each sentence
     case_ids: np.ndarray = field(repr=False, default=None)
+    sent_ids: np.ndarray = field(repr=False, default=None)  # sentence index of each token
 
 
 @dataclass
@@ -113,7 +114,10 @@ def encode_document(tokenizer, doc: Document, doc_index: int = 0) -> DocEncoding
         nxt = sent_tokens[k + 1][0] if k + 1 < len(sent_tokens) else len(ids)
         a = fixed[-1][1] if fixed else 0
         fixed.append((a, max(b, nxt) if k + 1 == len(sent_tokens) else nxt))
-    return DocEncoding(doc_index, doc.text, ids, offsets, fixed, case_features(doc.text, offsets))
+    sent_ids = np.zeros(len(ids), dtype=np.int64)
+    for k, (a, b) in enumerate(fixed):
+        sent_ids[a:b] = k
+    return DocEncoding(doc_index, doc.text, ids, offsets, fixed, case_features(doc.text, offsets), sent_ids)
 
 
 def make_windows(enc: DocEncoding, max_length: int, context: int = 1) -> list[Window]:

@@ -103,6 +103,7 @@ class AttributionModel:
         self.device = resolve_device(device)
         self.module.to(self.device)
         self.dtype = torch.float32
+        self.onnx = None  # an OnnxEncoder when loaded with backend="onnx"
 
     # ------------------------------------------------------------------ precision
 
@@ -208,6 +209,8 @@ class AttributionModel:
     @torch.inference_mode()
     def _encode(self, batch: list[Example]):
         t = collate(batch, self.tokenizer.pad_token_id)
+        if self.onnx is not None:
+            return self.onnx(t["input_ids"], t["attention_mask"], t["case_ids"])
         return self.module.encode(t["input_ids"].to(self.device), t["attention_mask"].to(self.device), t["case_ids"].to(self.device))
 
     @torch.inference_mode()
@@ -248,18 +251,21 @@ class AttributionModel:
         cue_t = torch.tensor(cues, dtype=torch.long, device=dev)
         cue_repr = self.module.span_repr(hidden, cue_t)
         kinds = self.module.kind_logits(cue_repr).float().softmax(-1).cpu().numpy()
+        nulls = self.module.null_logits(cue_repr).float().cpu().numpy()
         pairs = [(i, j) for i, c in enumerate(cues) for j, d in enumerate(cands) if d[0] == c[0]]
-        link_p = np.zeros(0)
+        link_logit = np.zeros(0)
         if pairs:
             cand_t = torch.tensor(cands, dtype=torch.long, device=dev).view(-1, 4)
             cand_repr = self.module.span_repr(hidden, cand_t[:, :3])
             pi = torch.tensor([p[0] for p in pairs], device=dev)
             pj = torch.tensor([p[1] for p in pairs], device=dev)
             delta = cand_t[pj, 1] - cue_t[pi, 1]
-            link_p = torch.sigmoid(self.module.link_logits(cue_repr[pi], cand_repr[pj], delta, cand_t[pj, 3]).float()).cpu().numpy()
+            sent_delta = torch.tensor([int(batch[cands[j][0]].sent_ids[cands[j][1]]) - int(batch[cues[i][0]].sent_ids[cues[i][1]])
+                                       for i, j in pairs], device=dev)
+            link_logit = self.module.link_logits(cue_repr[pi], cand_repr[pj], delta, cand_t[pj, 3], sent_delta).float().cpu().numpy()
         by_cue: dict[int, list[tuple[int, float]]] = {}
-        for (i, j), p in zip(pairs, link_p):
-            by_cue.setdefault(i, []).append((j, float(p)))
+        for (i, j), z in zip(pairs, link_logit):
+            by_cue.setdefault(i, []).append((j, float(z)))
         for i, (row, a, b) in enumerate(cues):
             ex = batch[row]
             w, enc = ex.window, encs[ex.window.doc_index]
@@ -268,23 +274,24 @@ class AttributionModel:
                 return char_span(enc, a_ - 1 + w.start, b_ - 1 + w.start)
 
             best: dict[int, list[tuple[float, int]]] = {0: [], 1: [], 2: []}
-            for j, p in by_cue.get(i, []):
-                best[cands[j][3]].append((p, j))
-            contents = sorted(j for p, j in best[1] if p > 0.5)
+            for j, z in by_cue.get(i, []):
+                best[cands[j][3]].append((z, j))
+            content_p = [(1 / (1 + np.exp(-z)), j) for z, j in best[1]]
+            contents = sorted(j for p, j in content_p if p > 0.5)
             if not contents:
-                if not best[1] or max(best[1])[0] < 0.2:
+                if not content_p or max(content_p)[0] < 0.2:
                     continue  # a cue with nothing said is not an attribution
-                contents = [max(best[1])[1]]
-            src = max(best[0]) if best[0] else None
-            tgt = max(best[2]) if best[2] else None
+                contents = [max(content_p)[1]]
+            src = _choose(best[0], nulls[i, 0])
+            tgt = _choose(best[2], nulls[i, 2])
             content = tuple(sorted({span_of(*cands[j][1:3]) for j in contents}, key=lambda s: s.start))
             cue_score = float(tag_p[row, a:b, cue_r].mean())
-            link_score = max(p for p, j in best[1] if j in contents)
+            link_score = max(p for p, j in content_p if j in contents)
             yield w.doc_index, Attribution(
                 cue=span_of(a, b),
                 content=content,
-                source=span_of(*cands[src[1]][1:3]) if src and src[0] > 0.5 else None,
-                target=span_of(*cands[tgt[1]][1:3]) if tgt and tgt[0] > 0.5 else None,
+                source=span_of(*cands[src][1:3]) if src is not None else None,
+                target=span_of(*cands[tgt][1:3]) if tgt is not None else None,
                 kind=KINDS[int(kinds[i].argmax())],
                 quote=quote_type(content),
                 score=round(cue_score * link_score, 4),
@@ -318,6 +325,14 @@ class AttributionModel:
         return path
 
 
+def _choose(scored: list[tuple[float, int]], null: float) -> int | None:
+    """The best-scoring candidate, or ``None`` when "none" scores higher."""
+    if not scored:
+        return None
+    z, j = max(scored)
+    return j if z > null else None
+
+
 def _as_item(item: str | Mapping[str, str], n: int) -> tuple[str, str]:
     if isinstance(item, str):
         return str(n), item
@@ -339,7 +354,8 @@ def _resolve_sources(text: str, atts: list[Attribution]) -> list[Attribution]:
     return out
 
 
-def load(path: str | os.PathLike, device: str | torch.device = "auto", precision: str = "fp32") -> AttributionModel:
+def load(path: str | os.PathLike, device: str | torch.device = "auto", precision: str = "fp32",
+         backend: str = "torch") -> AttributionModel:
     """Load a model folder written by :meth:`AttributionModel.save` (or training).
 
     Never unpickles and never runs remote code: weights are safetensors, the encoder is
@@ -350,6 +366,8 @@ def load(path: str | os.PathLike, device: str | torch.device = "auto", precision
         device: ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda:0"``...
         precision: ``"fp32"`` (default), ``"bf16"``, ``"fp16"`` or ``"auto"`` (the fastest
             reduced precision whose labels agree with fp32 on a check sample).
+        backend: ``"torch"`` or ``"onnx"`` (the int8 encoder written by
+            ``claimcls export --onnx``; CPU only).
 
     Raises:
         ModelFolderError: a missing or mismatched file, naming it.
@@ -357,6 +375,8 @@ def load(path: str | os.PathLike, device: str | torch.device = "auto", precision
     from safetensors.torch import load_file
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
+    if backend not in ("torch", "onnx"):
+        raise ValueError(f"backend must be 'torch' or 'onnx', got {backend!r}")
     path = Path(path)
     if not path.is_dir():
         raise ModelFolderError(f"model folder {str(path)!r} does not exist; train one with scripts/train.py or pass the right path")
@@ -390,6 +410,12 @@ def load(path: str | os.PathLike, device: str | torch.device = "auto", precision
     metrics = {}
     if (path / "metrics.json").is_file():
         metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+    if backend == "onnx":
+        from .export import OnnxEncoder
+
+        model = AttributionModel(module, tokenizer, config, device="cpu", encoder_name=meta.get("encoder", ""), metrics=metrics)
+        model.onnx = OnnxEncoder(path)
+        return model
     model = AttributionModel(module, tokenizer, config, device=device, encoder_name=meta.get("encoder", ""), metrics=metrics)
     if precision != "fp32":
         from .corpus import read_corpus

@@ -6,8 +6,11 @@
 - **Tagger**: BIO per role (source, cue, content, target) from each token's hidden state;
   roles are independent so a token can be content of one attribution and source of another.
 - **Linker**: span representations (first token, last token, mean) of a cue and of a
-  candidate span, their product and a bucketed signed distance, scored by an MLP with one
-  output per role: does this source/content/target belong to this cue?
+  candidate span, their product and the signed distance in tokens (bucketed) and in
+  sentences, scored by an MLP with one
+  output per role. A cue's source (and target) is chosen by a softmax over its candidates
+  and a "none" option; each content candidate is accepted or not on its own, since content
+  can come in several pieces.
 - **Kind**: a classifier over the cue's span representation.
 
 This module does no file I/O beyond :meth:`ClaimModel.save_weights` / loading, and never
@@ -25,6 +28,7 @@ from .schema import KINDS, ROLES
 
 LINK_ROLES = ("source", "content", "target")
 N_DIST = 24
+MAX_SENT_DIST = 3  # sentences between a cue and a candidate, clamped to ±3
 
 
 def distance_bucket(delta: torch.Tensor) -> torch.Tensor:
@@ -50,10 +54,13 @@ class ClaimModel(nn.Module):
         d = config.span_dim
         self.span_proj = nn.Sequential(nn.Linear(3 * hidden, d), nn.GELU(), nn.LayerNorm(d))
         self.dist_embedding = nn.Embedding(N_DIST, 32)
+        self.sent_dist_embedding = nn.Embedding(2 * MAX_SENT_DIST + 1, 16)
         self.linker = nn.Sequential(
-            nn.Linear(3 * d + 32, d), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(d, len(LINK_ROLES))
+            nn.Linear(3 * d + 48, d), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(d, len(LINK_ROLES))
         )
         self.kind_head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(d, len(KINDS)))
+        # the score of "no source" / "no target" for a cue, competing with its candidates
+        self.null_head = nn.Linear(d, len(LINK_ROLES))
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, case_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Hidden states ``(B, T, H)`` and tag logits ``(B, T, roles, 3)``."""
@@ -74,12 +81,19 @@ class ClaimModel(nn.Module):
         feats = torch.cat([hidden[b, a], hidden[b, e - 1], mean.to(hidden.dtype)], dim=-1)
         return self.span_proj(self.dropout(feats))
 
-    def link_logits(self, cue_repr: torch.Tensor, cand_repr: torch.Tensor, delta: torch.Tensor, roles: torch.Tensor) -> torch.Tensor:
+    def link_logits(self, cue_repr: torch.Tensor, cand_repr: torch.Tensor, delta: torch.Tensor, roles: torch.Tensor,
+                    sent_delta: torch.Tensor) -> torch.Tensor:
         """One logit per pair: cue ``i`` with candidate ``j`` of role ``roles`` (index into
-        :data:`LINK_ROLES`), ``delta`` = candidate start minus cue start, in tokens."""
-        feats = torch.cat([cue_repr, cand_repr, cue_repr * cand_repr, self.dist_embedding(distance_bucket(delta))], dim=-1)
+        :data:`LINK_ROLES`); ``delta`` = candidate start minus cue start in tokens,
+        ``sent_delta`` the same in sentences."""
+        sent = self.sent_dist_embedding(sent_delta.clamp(-MAX_SENT_DIST, MAX_SENT_DIST) + MAX_SENT_DIST)
+        feats = torch.cat([cue_repr, cand_repr, cue_repr * cand_repr, self.dist_embedding(distance_bucket(delta)), sent], dim=-1)
         out = self.linker(feats)
         return out.gather(1, roles.unsqueeze(1)).squeeze(1)
+
+    def null_logits(self, cue_repr: torch.Tensor) -> torch.Tensor:
+        """Per cue, the logit of having no span of each link role ``(N, 3)``."""
+        return self.null_head(cue_repr)
 
     def kind_logits(self, cue_repr: torch.Tensor) -> torch.Tensor:
         return self.kind_head(cue_repr)

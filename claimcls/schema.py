@@ -168,6 +168,8 @@ class Document:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Document":
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a document must be a JSON object, got {type(data).__name__}")
         sentences = data.get("sentences") or []
         attributions = data.get("attributions") or []
         return cls(

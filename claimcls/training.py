@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,8 +86,12 @@ def compute_loss(module: ClaimModel, batch: dict[str, torch.Tensor], config: Con
             cand_repr = module.span_repr(hidden, cands[:, :3])
             i, j = links[:, 0].long(), links[:, 1].long()
             delta = cands[j, 1] - cues[i, 1]
-            link_logits = module.link_logits(cue_repr[i], cand_repr[j], delta, cands[j, 3]).float()
-            link_loss = torch.nn.functional.binary_cross_entropy_with_logits(link_logits, links[:, 2])
+            sents = batch["sent_ids"]
+            sent_delta = sents[cands[j, 0], cands[j, 1]] - sents[cues[i, 0], cues[i, 1]]
+            role = cands[j, 3]
+            logits = module.link_logits(cue_repr[i], cand_repr[j], delta, role, sent_delta).float()
+            y = links[:, 2]
+            link_loss = _choice_loss(logits, y, i, role, module.null_logits(cue_repr).float(), batch["kinds"] != IGNORE)
             loss = loss + config.train.link_weight * link_loss
             parts["link"] = link_loss.item()
         if (batch["kinds"] != IGNORE).any():
@@ -94,6 +99,27 @@ def compute_loss(module: ClaimModel, batch: dict[str, torch.Tensor], config: Con
             loss = loss + config.train.kind_weight * kind_loss
             parts["kind"] = kind_loss.item()
     return loss, parts
+
+
+def _choice_loss(logits, y, cue_of, role, null_logits, full) -> torch.Tensor:
+    """Content: binary cross-entropy per candidate (content may have several pieces).
+    Source and target: cross-entropy of choosing the gold candidate, or "none", among a
+    cue's candidates of that role. Targets count only for cues from fully labelled corpora."""
+    content = role == 1
+    losses = []
+    if content.any():
+        losses.append(torch.nn.functional.binary_cross_entropy_with_logits(logits[content], y[content], reduction="sum"))
+    for r in (0, 2):
+        for c in range(null_logits.shape[0]):
+            if r == 2 and not bool(full[c]):
+                continue
+            sel = (role == r) & (cue_of == c)
+            scores = torch.cat([logits[sel], null_logits[c, r : r + 1]])
+            pos = torch.nonzero(y[sel] > 0)
+            gold = int(pos[0]) if len(pos) else len(scores) - 1
+            losses.append(torch.nn.functional.cross_entropy(scores.unsqueeze(0), torch.tensor([gold], device=scores.device), reduction="sum"))
+    n = max(int(content.sum()) + 2 * null_logits.shape[0], 1)
+    return torch.stack(losses).sum() / n if losses else logits.sum() * 0
 
 
 def _mixed_precision(setting: str) -> str:
@@ -200,7 +226,7 @@ def train(config: Config, output_dir: str | os.PathLike, *, resume: bool = False
             loader = accelerator.skip_first_batches(loader, skip)
         module.train()
         bar = tqdm(loader, total=len(loader) + skip, initial=skip, desc=f"epoch {epoch + 1}/{tc.epochs}",
-                   disable=not accelerator.is_local_main_process)
+                   disable=not accelerator.is_local_main_process, mininterval=1 if sys.stderr.isatty() else 60)
         for batch in bar:
             with accelerator.autocast():  # compute_loss calls encode(), not the wrapped forward()
                 loss, parts = compute_loss(module, batch, config)
@@ -213,7 +239,7 @@ def train(config: Config, output_dir: str | os.PathLike, *, resume: bool = False
             state["global_step"] += 1
             if state["global_step"] % tc.log_every == 0:
                 bar.set_postfix({k: f"{v:.3f}" for k, v in parts.items()})
-                logger.info("step %d loss %.4f %s", state["global_step"], float(loss), parts)
+                logger.info("step %d loss %.4f %s", state["global_step"], loss.item(), parts)
             if tc.eval_every_steps and state["global_step"] % tc.eval_every_steps == 0:
                 evaluate_and_keep(f"step {state['global_step']}")
             if time.time() - last_ckpt > tc.checkpoint_minutes * 60:

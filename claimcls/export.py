@@ -1,0 +1,106 @@
+"""ONNX export of the encoder and tagger, with int8 dynamic quantization, for CPUs without
+native bf16.
+
+``claimcls export --onnx --model DIR`` writes ``DIR/model.onnx`` (int8 weights) and
+``DIR/onnx_check.json`` (its token-label agreement with the fp32 torch model).
+``claimcls.load(DIR, backend="onnx")`` then runs the encoder in ONNX Runtime; the small
+linking and kind heads stay in torch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import ClaimclsError, ModelFolderError
+
+logger = logging.getLogger(__name__)
+
+ONNX_FILE = "model.onnx"
+
+
+def _require_onnxruntime():
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise ClaimclsError("the ONNX backend needs onnxruntime: pip install 'claimcls[onnx]'") from None
+
+
+def export_onnx(model_dir: str | os.PathLike, quantize: bool = True, check_texts: list[str] | None = None) -> Path:
+    """Export ``model_dir``'s encoder and tagger to ``model_dir/model.onnx``.
+
+    Args:
+        model_dir: a model folder.
+        quantize: int8 dynamic quantization of the weights (default) or plain fp32.
+        check_texts: texts on which to compare labels with fp32 torch (default: 8 bundled
+            documents). The agreement is written to ``onnx_check.json``.
+
+    Returns:
+        The path of the ONNX file.
+    """
+    _require_onnxruntime()
+    from .inference import load
+
+    model_dir = Path(model_dir)
+    model = load(model_dir, device="cpu")
+    module = model.module.float().eval()
+    ids = torch.tensor([[model.tokenizer.cls_token_id, 1000, 2000, model.tokenizer.sep_token_id]] * 2)
+    args = (ids, torch.ones_like(ids), torch.zeros_like(ids))
+    out = model_dir / ONNX_FILE
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "fp32.onnx"
+        torch.onnx.export(
+            module, args, str(raw), input_names=["input_ids", "attention_mask", "case_ids"],
+            output_names=["hidden", "tag_logits"], opset_version=17, dynamo=False,
+            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in ("input_ids", "attention_mask", "case_ids", "hidden", "tag_logits")},
+        )
+        if quantize:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(str(raw), str(out), weight_type=QuantType.QInt8)
+        else:
+            out.write_bytes(raw.read_bytes())
+    if check_texts is None:
+        from .corpus import read_corpus
+
+        check_texts = [d.text for d in read_corpus("bundled")[:8]]
+    ref = model.token_labels(check_texts)
+    onnx_model = load(model_dir, device="cpu", backend="onnx")
+    got = onnx_model.token_labels(check_texts)
+    same = sum(int((a == b).sum()) for a, b in zip(ref, got))
+    agreement = same / max(sum(a.size for a in ref), 1)
+    (model_dir / "onnx_check.json").write_text(json.dumps({"quantized": quantize, "token_label_agreement_with_fp32": agreement,
+                                                           "texts": len(check_texts)}, indent=2) + "\n")
+    if agreement < 0.99:
+        logger.warning("the ONNX model agrees with fp32 torch on only %.2f%% of token labels", 100 * agreement)
+    return out
+
+
+class OnnxEncoder:
+    """Runs the exported encoder + tagger in ONNX Runtime; returns torch tensors."""
+
+    def __init__(self, model_dir: str | os.PathLike, threads: int | None = None):
+        _require_onnxruntime()
+        import onnxruntime as ort
+
+        path = Path(model_dir) / ONNX_FILE
+        if not path.is_file():
+            raise ModelFolderError(f"{path} is missing; create it with: claimcls export --onnx --model {model_dir}")
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, case_ids: torch.Tensor):
+        hidden, logits = self.session.run(None, {
+            "input_ids": input_ids.numpy().astype(np.int64),
+            "attention_mask": attention_mask.numpy().astype(np.int64),
+            "case_ids": case_ids.numpy().astype(np.int64),
+        })
+        return torch.from_numpy(hidden), torch.from_numpy(logits)

@@ -1,0 +1,125 @@
+"""The model end to end: overfitting, save/reload, batching, broken folders, ONNX."""
+
+import json
+import shutil
+
+import pytest
+
+import claimcls
+from claimcls.config import load_config
+from claimcls.errors import ModelFolderError
+from claimcls.training import train
+from conftest import FIXTURES, ROOT
+
+
+def _key(doc):
+    return [
+        (a.source and a.source.text, a.cue.text, tuple(c.text for c in a.content), a.target and a.target.text, a.kind, a.quote)
+        for a in doc.attributions
+    ]
+
+
+@pytest.fixture(scope="module")
+def overfit(tmp_path_factory):
+    out = tmp_path_factory.mktemp("overfit")
+    cfg = load_config(ROOT / "configs" / "tiny.yaml", {
+        "data.bundled": "false", "data.train_files": str(FIXTURES / "tiny.jsonl"), "data.dev_files": str(FIXTURES / "tiny.jsonl"),
+        "train.epochs": "150", "train.batch_size": "3", "train.lr": "3e-3", "train.head_lr": "3e-3", "train.warmup_ratio": "0",
+        "model.dropout": "0", "train.mixed_precision": "no", "model.max_length": "64",
+    })
+    model = train(cfg, out)
+    return model, out
+
+
+@pytest.mark.slow
+def test_tiny_model_overfits_and_reproduces_after_reload(overfit):
+    model, out = overfit
+    gold = claimcls.read_corpus(FIXTURES / "tiny.jsonl")
+    pred = model.predict([d.text for d in gold])
+    assert [_key(p) for p in pred] == [_key(g) for g in gold]
+    resolved = [a.resolved_source for a in pred[0].attributions]
+    assert resolved == ["Lena Ortiz", "Lena Ortiz"]  # "she" resolved to the named mayor
+    again = claimcls.load(out, device="cpu").predict([d.text for d in gold])
+    assert [p.to_dict() for p in again] == [p.to_dict() for p in pred]
+    for name in ("config.json", "model.safetensors", "encoder/config.json", "metrics.json", "training.json"):
+        assert (out / name).is_file(), name
+    meta = json.loads((out / "config.json").read_text())
+    assert meta["claimcls_version"] == claimcls.__version__ and meta["labels"]["kinds"][0] == "statement"
+
+
+def test_batched_predictions_equal_one_by_one(tiny_model, bundled):
+    texts = [d.text for d in bundled[:6]] + ["Short one. He said so.", "No attribution here at all."]
+    batched = tiny_model.predict(texts, batch_size=16)
+    single = [tiny_model.predict([t], batch_size=1)[0] for t in texts]
+    assert [d.to_dict() for d in batched] == [d.to_dict() for d in single]
+    streamed = list(tiny_model.predict_stream(({"id": f"d{i}", "text": t} for i, t in enumerate(texts)), batch_size=5, chunk_size=3))
+    assert [d.id for d in streamed] == [f"d{i}" for i in range(len(texts))]
+    assert [d.attributions for d in streamed] == [d.attributions for d in batched]
+
+
+def test_predict_rejects_a_bare_string_and_bad_items(tiny_model):
+    with pytest.raises(TypeError, match=r"got a single str; use predict\(\[text\]\)"):
+        tiny_model.predict("He said so.")
+    with pytest.raises(ValueError, match=r"input 0: a mapping needs a 'text' field"):
+        list(tiny_model.predict_stream([{"id": "x"}]))
+    with pytest.raises(TypeError, match=r"input 0: expected a str or a mapping"):
+        list(tiny_model.predict_stream([42]))
+
+
+def test_output_offsets_index_the_input(tiny_model, bundled):
+    for doc in tiny_model.predict([d.text for d in bundled[:4]]):
+        for att in doc.attributions:
+            for _, span in att.spans():
+                assert doc.text[span.start : span.end] == span.text
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda p: (p / "model.safetensors").unlink(), r"incomplete: model\.safetensors is missing"),
+    (lambda p: (p / "config.json").write_text("{not json"), r"config\.json is not valid JSON"),
+    (lambda p: (p / "config.json").write_text(json.dumps({**json.loads((p / "config.json").read_text()), "labels": {"kinds": ["x"]}})),
+     r"its label maps .* differ from this claimcls's"),
+    (lambda p: (p / "config.json").write_text(json.dumps({**json.loads((p / "config.json").read_text()), "format_version": 99})),
+     r"has format version 99; this claimcls reads 1"),
+    (lambda p: (p / "encoder" / "config.json").write_text((p / "encoder" / "config.json").read_text().replace('"hidden_size": 32', '"hidden_size": 48')),
+     r"model\.safetensors does not match the model in config\.json"),
+], ids=["no-weights", "bad-json", "labels", "version", "shape"])
+def test_broken_model_folders_get_clear_errors(tiny_model_dir, tmp_path, damage, message):
+    broken = tmp_path / "m"
+    shutil.copytree(tiny_model_dir, broken)
+    damage(broken)
+    with pytest.raises(ModelFolderError, match=message):
+        claimcls.load(broken, device="cpu")
+
+
+def test_missing_model_folder(tmp_path):
+    with pytest.raises(ModelFolderError, match=r"does not exist; train one"):
+        claimcls.load(tmp_path / "nope")
+
+
+def test_reduced_precision_agrees_with_fp32(tiny_model_dir, bundled):
+    model = claimcls.load(tiny_model_dir, device="cpu")
+    texts = [d.text for d in bundled[:4]]
+    assert model.agreement(texts, "bf16") >= 0.99
+    assert model.set_precision("auto", texts) in ("bf16", "fp32")
+    with pytest.raises(ValueError, match="fp16 needs a CUDA device"):
+        model.set_precision("fp16")
+
+
+def test_onnx_backend_agrees_with_torch(tiny_model_dir, tmp_path, bundled):
+    pytest.importorskip("onnxruntime")
+    from claimcls.export import export_onnx
+
+    folder = tmp_path / "m"
+    shutil.copytree(tiny_model_dir, folder)
+    with pytest.raises(ModelFolderError, match=r"model\.onnx is missing; create it with: claimcls export --onnx"):
+        claimcls.load(folder, backend="onnx")
+    texts = [d.text for d in bundled[:4]]
+    export_onnx(folder, quantize=False, check_texts=texts)
+    check = json.loads((folder / "onnx_check.json").read_text())
+    assert check["token_label_agreement_with_fp32"] >= 0.999
+    torch_docs = claimcls.load(folder, device="cpu").predict(texts)
+    onnx_docs = claimcls.load(folder, backend="onnx").predict(texts)
+    same = sum(_key(a) == _key(b) for a, b in zip(torch_docs, onnx_docs))
+    assert same >= len(texts) - 1
+    export_onnx(folder, quantize=True, check_texts=texts)  # int8: agreement is measured and recorded
+    assert 0 <= json.loads((folder / "onnx_check.json").read_text())["token_label_agreement_with_fp32"] <= 1
