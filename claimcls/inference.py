@@ -12,6 +12,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -69,8 +70,8 @@ def build_encoder(name: str):
 
     if name == "tiny":  # random, small, for tests: the default tokenizer with a 2-layer encoder
         tokenizer = AutoTokenizer.from_pretrained(default_encoder_path())
-        cfg = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                         intermediate_size=64, max_position_embeddings=512)
+        cfg = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                         intermediate_size=128, max_position_embeddings=512)
         return BertModel(cfg, add_pooling_layer=False), tokenizer
     path = default_encoder_path() if name == "default" else name
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -184,14 +185,17 @@ class AttributionModel:
         holding at most ``chunk_size`` documents in memory."""
         if isinstance(items, (str, bytes)):
             raise TypeError("predict_stream expects an iterable of texts, got a single str")
-        chunk: list[tuple[str, str]] = []
-        for n, item in enumerate(items):
-            chunk.append(_as_item(item, n))
-            if len(chunk) >= chunk_size:
-                yield from self._predict_chunk(chunk, batch_size)
-                chunk = []
-        if chunk:
-            yield from self._predict_chunk(chunk, batch_size)
+        chunks = _chunked(items, chunk_size)
+        # sentence splitting and tokenization of the next chunk run in a thread while the
+        # model works on this one (torch releases the GIL while it computes)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(self._prepare, next(chunks, None))
+            while True:
+                prepared = pending.result()
+                if prepared is None:
+                    return
+                pending = pool.submit(self._prepare, next(chunks, None))
+                yield from self._run(prepared, batch_size)
 
     def _examples(self, texts: Sequence[str]):
         docs = [Document(str(i), t, split_sentences(t)) for i, t in enumerate(texts)]
@@ -213,13 +217,18 @@ class AttributionModel:
             return self.onnx(t["input_ids"], t["attention_mask"], t["case_ids"])
         return self.module.encode(t["input_ids"].to(self.device), t["attention_mask"].to(self.device), t["case_ids"].to(self.device))
 
-    @torch.inference_mode()
-    def _predict_chunk(self, items: list[tuple[str, str]], batch_size: int) -> list[Document]:
-        ids = [i for i, _ in items]
+    def _prepare(self, items: list[tuple[str, str]] | None):
+        """Sentences, tokens and windows of a chunk of ``(id, text)``; ``None`` passes through."""
+        if items is None:
+            return None
         for doc_id, text in items:
             if not isinstance(text, str):
                 raise TypeError(f"document {doc_id!r}: text must be a str, got {type(text).__name__}")
-        (docs, encs), examples = self._examples([t for _, t in items])
+        return [i for i, _ in items], *self._examples([t for _, t in items])
+
+    @torch.inference_mode()
+    def _run(self, prepared, batch_size: int) -> list[Document]:
+        ids, (docs, encs), examples = prepared
         found: list[list[Attribution]] = [[] for _ in docs]
         for batch, _ in self._batches(examples, batch_size):
             hidden, logits = self._encode(batch)
@@ -333,6 +342,17 @@ def _choose(scored: list[tuple[float, int]], null: float) -> int | None:
     return j if z > null else None
 
 
+def _chunked(items: Iterable, size: int) -> Iterator[list[tuple[str, str]]]:
+    chunk: list[tuple[str, str]] = []
+    for n, item in enumerate(items):
+        chunk.append(_as_item(item, n))
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def _as_item(item: str | Mapping[str, str], n: int) -> tuple[str, str]:
     if isinstance(item, str):
         return str(n), item
@@ -397,7 +417,11 @@ def load(path: str | os.PathLike, device: str | torch.device = "auto", precision
     encoder = AutoModel.from_config(enc_cfg, **kwargs)
     module = ClaimModel(config.model, encoder)
     state = load_file(str(path / "model.safetensors"))
-    missing, unexpected = module.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = module.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # shapes differ
+        first = str(err).split("\n\t")[1] if "\n\t" in str(err) else str(err)
+        raise ModelFolderError(f"{path / 'model.safetensors'} does not match the model in config.json: {first}") from None
     if missing or unexpected:
         raise ModelFolderError(
             f"{path / 'model.safetensors'} does not match the model in config.json: "

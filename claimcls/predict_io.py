@@ -156,9 +156,15 @@ class Writer:
         text = data[:end].decode("utf-8")
         if self.fmt == "jsonl":
             return {json.loads(line)["id"] for line in text.splitlines() if line.strip()}
-        rows = list(csv.reader(io.StringIO(text)))
-        # a document is complete once a later document started or it was marked done
-        return {r[0] for r in rows[1:] if r}
+        rows = [r for r in csv.reader(io.StringIO(text, newline="")) if r]
+        if len(rows) <= 1:
+            return set()
+        # documents are written in order, so only the last one can be incomplete: redo it
+        last = rows[-1][0]
+        keep = [r for r in rows if r[0] != last or r is rows[0]]
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            csv.writer(f).writerows(keep)
+        return {r[0] for r in keep[1:]}
 
     def write(self, doc: Document) -> None:
         if self.fmt == "brat":

@@ -57,3 +57,18 @@ def tiny_model(tiny_model_dir):
     import claimcls
 
     return claimcls.load(tiny_model_dir, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def overfit(tmp_path_factory):
+    """A tiny random encoder trained until it reproduces three small documents."""
+    from claimcls.config import load_config
+    from claimcls.training import train
+
+    out = tmp_path_factory.mktemp("overfit")
+    cfg = load_config(ROOT / "configs" / "tiny.yaml", {
+        "data.bundled": "false", "data.train_files": str(FIXTURES / "tiny.jsonl"), "data.dev_files": str(FIXTURES / "tiny.jsonl"),
+        "train.epochs": "300", "train.batch_size": "3", "train.lr": "5e-3", "train.head_lr": "5e-3", "train.warmup_ratio": "0",
+        "model.dropout": "0", "train.mixed_precision": "no", "model.max_length": "64",
+    })
+    return train(cfg, out), out

@@ -89,9 +89,11 @@ def test_resume_after_interruption_gives_the_single_run_output(capsys, tiny_mode
     fullc, partc = tmp_path / "full.csv", tmp_path / "part.csv"
     _run(capsys, "predict", "--model", tiny_model_dir, inputs, "--output", fullc, "--format", "csv", "--no-progress")
     text = fullc.read_text(encoding="utf-8")
-    first_ids = [json.loads(line)["id"] for line in lines[:2]]
-    keep = [ln for ln in text.splitlines(keepends=True) if ln.split(",")[0] in ("id", *first_ids)]
-    partc.write_text("".join(keep), encoding="utf-8")
+    rows = list(csv.reader(open(fullc, encoding="utf-8", newline="")))
+    third = json.loads(lines[2])["id"]
+    cut = [i for i, r in enumerate(rows) if r[0] == third][0] + 1  # killed after one row of document 3
+    with open(partc, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows[:cut])
     _run(capsys, "predict", "--model", tiny_model_dir, inputs, "--output", partc, "--format", "csv", "--resume", "--no-progress")
     assert partc.read_text(encoding="utf-8") == text
 

@@ -1,0 +1,188 @@
+"""Benchmark claimcls against the transformers pipeline a user would otherwise write.
+
+    python scripts/benchmark.py --model models/default [--data ../shared/data/polnear --split dev] [--output bench.json]
+
+On the same documents and the same trained weights it measures, each backend in its own
+process (so peak memory is its own): claimcls fp32, claimcls at its defaults
+(precision="auto": bf16 where the CPU or GPU has it), claimcls ONNX int8 (when onnxruntime
+is installed), and ``pipeline("token-classification", aggregation_strategy="simple")`` at
+its defaults and with ``batch_size=32``, fed the same sentences. The pipeline's model is
+the fine-tuned encoder with the tagger folded into one 9-label head (O, B-/I- per role;
+a plain token classifier has no case features and sees one sentence at a time).
+
+Reported: sentences per second, peak RSS (and GPU memory), and the share of token labels
+on which each claimcls path agrees with claimcls fp32.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+BACKENDS = ("claimcls-fp32", "claimcls-default", "claimcls-onnx-int8", "pipeline-default", "pipeline-bs32")
+
+
+def load_texts(args) -> list[str]:
+    import claimcls
+
+    docs = claimcls.read_corpus(args.data, split=args.split, on_invalid="skip") if args.data != "bundled" else claimcls.read_corpus("bundled")
+    texts = [d.text for d in docs]
+    n_sent = sum(len(d.sentences) for d in docs)
+    k = 1
+    while n_sent * k < args.min_sentences:  # repeat the corpus to reach the size asked for
+        k += 1
+    return texts * k
+
+
+def pipeline_model(model_dir: str, out_dir: Path) -> str:
+    """A BertForTokenClassification with the fine-tuned encoder and the tagger folded into
+    one head: logit(B-role) = tag(role, B) - tag(role, O), logit(O) = 0."""
+    import torch
+    from transformers import AutoModelForTokenClassification
+
+    import claimcls
+    from claimcls.schema import ROLES
+
+    model = claimcls.load(model_dir, device="cpu")
+    labels = ["O"] + [f"{p}-{r.upper()}" for r in ROLES for p in ("B", "I")]
+    cfg = model.module.encoder.config.__class__.from_dict(model.module.encoder.config.to_dict())
+    cfg.num_labels = len(labels)
+    cfg.id2label = dict(enumerate(labels))
+    cfg.label2id = {v: k for k, v in enumerate(labels)}
+    tc = AutoModelForTokenClassification.from_config(cfg)
+    base = getattr(tc, tc.base_model_prefix)
+    missing = base.load_state_dict(model.module.encoder.state_dict(), strict=False)
+    assert not missing.unexpected_keys, missing
+    W = model.module.tagger.weight.view(len(ROLES), 3, -1)
+    b = model.module.tagger.bias.view(len(ROLES), 3)
+    with torch.no_grad():
+        tc.classifier.weight.zero_()
+        tc.classifier.bias.zero_()
+        for r in range(len(ROLES)):
+            for t in (1, 2):
+                tc.classifier.weight[1 + 2 * r + (t - 1)] = W[r, t] - W[r, 0]
+                tc.classifier.bias[1 + 2 * r + (t - 1)] = b[r, t] - b[r, 0]
+    tc.save_pretrained(out_dir)
+    model.tokenizer.save_pretrained(out_dir)
+    return str(out_dir)
+
+
+def worker(args) -> None:
+    """Run one backend, print a JSON line with its timing (and save its token labels)."""
+    import torch
+
+    import claimcls
+
+    texts = load_texts(args)
+    sentences = [s.text for t in texts for s in claimcls.split_sentences(t)]
+    result = {"backend": args.worker, "documents": len(texts), "sentences": len(sentences)}
+    if args.worker.startswith("pipeline"):
+        from transformers import pipeline
+
+        kwargs = {} if args.worker == "pipeline-default" else {"batch_size": 32}
+        pipe = pipeline("token-classification", model=args.pipeline_dir, aggregation_strategy="simple",
+                        device=0 if torch.cuda.is_available() else -1)
+        pipe(sentences[:8], **kwargs)  # warm-up
+        t0 = time.perf_counter()
+        pipe(sentences, **kwargs)
+        result["seconds"] = time.perf_counter() - t0
+    else:
+        if args.worker == "claimcls-onnx-int8":
+            model = claimcls.load(args.model, backend="onnx")
+        else:
+            model = claimcls.load(args.model, precision="fp32" if args.worker == "claimcls-fp32" else "auto")
+        result["precision"] = "int8" if model.onnx is not None else model.precision
+        model.predict(texts[:4])  # warm-up
+        t0 = time.perf_counter()
+        docs = model.predict(texts, batch_size=args.batch_size)
+        result["seconds"] = time.perf_counter() - t0
+        result["attributions"] = sum(len(d.attributions) for d in docs)
+        labels = model.token_labels(texts[: args.agreement_docs])
+        np.savez(Path(args.labels_dir) / f"{args.worker}.npz", *labels)
+    result["sentences_per_second"] = result["sentences"] / result["seconds"]
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if torch.cuda.is_available():
+        result["gpu_peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", required=True, help="trained model folder")
+    p.add_argument("--data", default="bundled", help="corpus whose texts are labelled (default: the bundled corpus)")
+    p.add_argument("--split", default=None)
+    p.add_argument("--min-sentences", type=int, default=2000, help="repeat the corpus until it has this many sentences")
+    p.add_argument("--batch-size", type=int, default=32, help="claimcls windows per batch")
+    p.add_argument("--agreement-docs", type=int, default=40, help="documents on which token labels are compared")
+    p.add_argument("--backends", default=",".join(BACKENDS))
+    p.add_argument("--output", default=None, help="write the results as JSON here")
+    p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--pipeline-dir", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--labels-dir", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.worker:
+        worker(args)
+        return
+    backends = args.backends.split(",")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        if "claimcls-onnx-int8" in backends:
+            try:
+                import onnxruntime  # noqa: F401
+
+                if not (Path(args.model) / "model.onnx").is_file():
+                    from claimcls.export import export_onnx
+
+                    export_onnx(args.model)
+            except ImportError:
+                backends.remove("claimcls-onnx-int8")
+        pipe_dir = pipeline_model(args.model, tmp / "pipe") if any(b.startswith("pipeline") for b in backends) else ""
+        results = []
+        for b in backends:
+            cmd = [sys.executable, __file__, "--model", args.model, "--data", args.data, "--min-sentences", str(args.min_sentences),
+                   "--batch-size", str(args.batch_size), "--agreement-docs", str(args.agreement_docs), "--worker", b,
+                   "--pipeline-dir", pipe_dir, "--labels-dir", str(tmp)]
+            if args.split:
+                cmd += ["--split", args.split]
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
+            if out.returncode != 0 or not line:
+                print(f"{b} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
+                continue
+            results.append(json.loads(line[0][7:]))
+            print(f"{b:<22} {results[-1]['sentences_per_second']:>8.1f} sentences/s", file=sys.stderr)
+        ref_path = tmp / "claimcls-fp32.npz"
+        if ref_path.is_file():
+            ref = np.load(ref_path)
+            for r in results:
+                path = tmp / f"{r['backend']}.npz"
+                if path.is_file():
+                    got = np.load(path)
+                    same = sum(int((ref[k] == got[k]).sum()) for k in ref.files)
+                    r["token_label_agreement_with_fp32"] = same / sum(ref[k].size for k in ref.files)
+    base = {r["backend"]: r["sentences_per_second"] for r in results}
+    print(f"\n{'backend':<22}{'precision':>10}{'sent/s':>10}{'× pipe':>9}{'× pipe32':>10}{'peak MB':>10}{'agree':>9}")
+    for r in results:
+        sps = r["sentences_per_second"]
+        x1 = sps / base["pipeline-default"] if "pipeline-default" in base else float("nan")
+        x2 = sps / base["pipeline-bs32"] if "pipeline-bs32" in base else float("nan")
+        agree = r.get("token_label_agreement_with_fp32")
+        print(f"{r['backend']:<22}{r.get('precision', 'fp32'):>10}{sps:>10.1f}{x1:>9.2f}{x2:>10.2f}{r['peak_rss_mb']:>10.0f}"
+              f"{(f'{100 * agree:.2f}%' if agree is not None else '-'):>9}")
+    print(f"({results[0]['sentences'] if results else 0} sentences in {results[0]['documents'] if results else 0} documents)")
+    if args.output:
+        Path(args.output).write_text(json.dumps({"results": results}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
