@@ -50,11 +50,8 @@ class Span:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Span":
-        return cls(
-            int(_require(data, "start", "a span")),
-            int(_require(data, "end", "a span")),
-            str(_require(data, "text", "a span")),
-        )
+        what = f"a {cls.__name__.lower()}"
+        return cls(int(_require(data, "start", what)), int(_require(data, "end", what)), str(_require(data, "text", what)))
 
     @classmethod
     def of(cls, text: str, start: int, end: int) -> "Span":
@@ -130,23 +127,8 @@ class Attribution:
 
 
 @dataclass(frozen=True)
-class Sentence:
-    """A sentence of a document, by character offsets."""
-
-    start: int
-    end: int
-    text: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "text": self.text}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Sentence":
-        return cls(
-            int(_require(data, "start", "a sentence")),
-            int(_require(data, "end", "a sentence")),
-            str(_require(data, "text", "a sentence")),
-        )
+class Sentence(Span):
+    """A sentence of a document, by character offsets (the same shape as a span)."""
 
 
 @dataclass(frozen=True)
