@@ -188,10 +188,20 @@ def role_tags(enc: DocEncoding, doc: Document) -> np.ndarray:
     return tags
 
 
-def decode_spans(enc: DocEncoding, tags: np.ndarray, lo: int, hi: int, core: tuple[int, int]) -> list[tuple[int, int]]:
+_JOINERS = {",", "and", "or", "&"}
+
+
+def decode_spans(enc: DocEncoding, tags: np.ndarray, lo: int, hi: int, core: tuple[int, int],
+                 repair: bool = False) -> list[tuple[int, int]]:
     """Token ranges of the spans in ``tags`` (one role, tokens ``lo..hi`` of the document)
-    that start inside ``core``. An ``I`` with no span open starts one."""
-    out = []
+    that start inside ``core``. An ``I`` with no span open starts one.
+
+    With ``repair`` (used on predictions, not on gold): spans are widened to whole words
+    ("re ##af ##firmed"), a ``B`` right after a span of the same role in the same sentence
+    continues it ("according/B to/B"), and so does a span after a gap of at most two
+    joiners ("France , Germany , and the United Kingdom").
+    """
+    out: list[list[int]] = []
     t = lo
     while t < hi:
         if tags[t - lo] in (B, I):
@@ -199,11 +209,29 @@ def decode_spans(enc: DocEncoding, tags: np.ndarray, lo: int, hi: int, core: tup
             t += 1
             while t < hi and tags[t - lo] == I:
                 t += 1
-            if core[0] <= a < core[1]:
-                out.append((a, t))
+            if repair and out and out[-1][1] >= a - 2 and enc.sent_ids[out[-1][1] - 1] == enc.sent_ids[a]:
+                gap = [enc.text[slice(*enc.offsets[g])].lower() for g in range(out[-1][1], a)]
+                if all(g in _JOINERS for g in gap):
+                    out[-1][1] = t
+                    continue
+            out.append([a, t])
         else:
             t += 1
-    return out
+    if repair:
+        for span in out:
+            while span[0] > lo and _glued(enc, span[0] - 1):
+                span[0] -= 1
+            while span[1] < hi and _glued(enc, span[1] - 1):
+                span[1] += 1
+    return [(a, b) for a, b in out if core[0] <= a < core[1]]
+
+
+def _glued(enc: DocEncoding, t: int) -> bool:
+    """Whether token ``t`` and token ``t + 1`` are pieces of one word."""
+    if t + 1 >= len(enc.offsets):
+        return False
+    end, nxt = enc.offsets[t][1], enc.offsets[t + 1][0]
+    return end == nxt and end > 0 and enc.text[end - 1].isalnum() and enc.text[nxt].isalnum()
 
 
 def char_span(enc: DocEncoding, a: int, b: int) -> Span:

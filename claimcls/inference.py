@@ -105,6 +105,7 @@ class AttributionModel:
         self.module.to(self.device)
         self.dtype = torch.float32
         self.onnx = None  # an OnnxEncoder when loaded with backend="onnx"
+        self.repair = True  # BIO repair when decoding spans (see encoding.decode_spans)
 
     # ------------------------------------------------------------------ precision
 
@@ -249,10 +250,10 @@ class AttributionModel:
         for row, ex in enumerate(batch):
             w, enc = ex.window, encs[ex.window.doc_index]
             T = len(ex.input_ids) - 2
-            for a, b in decode_spans(enc, tags[row, 1 : T + 1, cue_r], w.start, w.end, (w.core_start, w.core_end)):
+            for a, b in decode_spans(enc, tags[row, 1 : T + 1, cue_r], w.start, w.end, (w.core_start, w.core_end), self.repair):
                 cues.append((row, a - w.start + 1, b - w.start + 1))
             for r, role in enumerate(LINK_ROLES):
-                for a, b in decode_spans(enc, tags[row, 1 : T + 1, cand_r[role]], w.start, w.end, (w.start, w.end)):
+                for a, b in decode_spans(enc, tags[row, 1 : T + 1, cand_r[role]], w.start, w.end, (w.start, w.end), self.repair):
                     cands.append((row, a - w.start + 1, b - w.start + 1, r))
         if not cues:
             return

@@ -173,7 +173,7 @@ def resolve_source(source: Span, text: str, earlier_sources: Sequence[tuple[Span
             return earlier[-1][1]  # a pair or a group named just before
         near = []  # the two people quoted last, when both were quoted nearby
         for sp, name in reversed(people):
-            if source.start - sp.start < 800 and " and " not in name and name not in near:
+            if source.start - sp.start < 800 and " " in name and " and " not in name and name not in near:
                 near.append(name)
         if len(near) >= 2:
             first = {n: text.find(n.split()[-1]) for n in near[:2]}
