@@ -41,10 +41,10 @@ def _window_ids(tokenizer, enc: DocEncoding, w: Window) -> tuple[np.ndarray, np.
     return ids, case, sent
 
 
-def inference_examples(tokenizer, enc: DocEncoding, max_length: int, context: int) -> list[Example]:
+def inference_examples(tokenizer, enc: DocEncoding, max_length: int, context: int, core_share: float = 0.5) -> list[Example]:
     """Windows of one encoded document, without gold."""
     out = []
-    for w in make_windows(enc, max_length, context):
+    for w in make_windows(enc, max_length, context, core_share):
         out.append(Example(w, *_window_ids(tokenizer, enc, w)))
     return out
 

@@ -40,11 +40,14 @@ class ModelConfig:
     context: int = field(default=1, metadata={"help": "neighbouring sentences added on each side of a window's core"})
     span_dim: int = field(default=256, metadata={"help": "size of span representations used for linking"})
     dropout: float = field(default=0.1, metadata={"help": "dropout on the heads"})
+    predict_core_share: float = field(default=0.9, metadata={"help": "share of a prediction window that is core (the rest is context); training uses 0.5"})
     case_features: bool = field(default=True, metadata={"help": "give the uncased encoder capitalisation and quotation features"})
 
     def __post_init__(self) -> None:
         if self.max_length < 16 or self.max_length > 512:
             raise ConfigError(f"model.max_length must be between 16 and 512, got {self.max_length}")
+        if not 0.2 <= self.predict_core_share <= 1:
+            raise ConfigError(f"model.predict_core_share must be between 0.2 and 1, got {self.predict_core_share}")
         if self.context < 0:
             raise ConfigError(f"model.context must be 0 or more, got {self.context}")
 

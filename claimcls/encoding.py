@@ -120,12 +120,13 @@ def encode_document(tokenizer, doc: Document, doc_index: int = 0) -> DocEncoding
     return DocEncoding(doc_index, doc.text, ids, offsets, fixed, case_features(doc.text, offsets), sent_ids)
 
 
-def make_windows(enc: DocEncoding, max_length: int, context: int = 1) -> list[Window]:
+def make_windows(enc: DocEncoding, max_length: int, context: int = 1, core_share: float = 0.5) -> list[Window]:
     """Pack sentences into windows of at most ``max_length - 2`` tokens (room for [CLS] and
-    [SEP]); each window adds up to ``context`` sentences either side of its core, as far as
-    they fit (the right side first: content runs on to the right more often)."""
+    [SEP]); cores take up to ``core_share`` of that, and each window adds up to ``context``
+    sentences either side of its core, as far as they fit, then partial context (the right
+    side first: content runs on to the right more often)."""
     budget = max_length - 2
-    core_budget = max(budget // 2, 1)
+    core_budget = max(int(budget * core_share), 1)
     windows: list[Window] = []
     sents = list(enc.sent_tokens)
     # a sentence longer than the core budget is cut into pieces

@@ -106,6 +106,7 @@ class AttributionModel:
         self.dtype = torch.float32
         self.onnx = None  # an OnnxEncoder when loaded with backend="onnx"
         self.repair = True  # BIO repair when decoding spans (see encoding.decode_spans)
+        self.core_share = config.model.predict_core_share
 
     # ------------------------------------------------------------------ precision
 
@@ -201,7 +202,8 @@ class AttributionModel:
     def _examples(self, texts: Sequence[str]):
         docs = [Document(str(i), t, split_sentences(t)) for i, t in enumerate(texts)]
         encs = [encode_document(self.tokenizer, d, i) for i, d in enumerate(docs)]
-        examples = [ex for enc in encs for ex in inference_examples(self.tokenizer, enc, self.config.model.max_length, self.config.model.context)]
+        examples = [ex for enc in encs for ex in inference_examples(self.tokenizer, enc, self.config.model.max_length,
+                                                                     self.config.model.context, self.core_share)]
         return (docs, encs), examples
 
     def _batches(self, examples: list[Example], batch_size: int):
