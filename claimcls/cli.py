@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -151,7 +150,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``claimcls`` command."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1") if os.environ.get("CLAIMCLS_OFFLINE", "1") == "1" else None
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args, extra = parser.parse_known_args(argv)

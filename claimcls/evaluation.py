@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from typing import Any, Sequence
 
 from .schema import KINDS, ROLES, Attribution, Document, Span
@@ -128,7 +127,6 @@ def score(gold: Sequence[Document], pred: Sequence[Document]) -> dict[str, Any]:
         tp += len(m)
         n_pred += len(p.attributions)
         n_gold += len(g.attributions)
-        matched_p = {j for _, j in m}
         for i, att in enumerate(g.attributions):
             key = "cross_sentence" if _is_cross(g, att) else "in_sentence"
             split[key][2] += 1
@@ -148,7 +146,6 @@ def score(gold: Sequence[Document], pred: Sequence[Document]) -> dict[str, Any]:
         sent[0] += len(gsent & psent)
         sent[1] += len(psent)
         sent[2] += len(gsent)
-        del matched_p
     out["attribution"] = _prf(tp, n_pred, tp, n_gold)
     out["attribution_in_sentence"] = _prf(split["in_sentence"][0], split["in_sentence"][1], split["in_sentence"][0], split["in_sentence"][2])
     out["attribution_cross_sentence"] = _prf(split["cross_sentence"][0], split["cross_sentence"][1], split["cross_sentence"][0], split["cross_sentence"][2])

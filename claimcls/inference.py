@@ -22,7 +22,7 @@ import torch
 
 from . import __version__
 from .batching import Example, collate, inference_examples
-from .config import Config, ModelConfig, config_from_dict, default_encoder_path
+from .config import Config, config_from_dict, default_encoder_path
 from .encoding import char_span, decode_spans, encode_document
 from .errors import ModelFolderError
 from .modeling import LINK_ROLES, ClaimModel
@@ -69,15 +69,17 @@ def build_encoder(name: str):
     from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
 
     if name == "tiny":  # random, small, for tests: the default tokenizer with a 2-layer encoder
-        tokenizer = AutoTokenizer.from_pretrained(default_encoder_path())
+        tokenizer = AutoTokenizer.from_pretrained(default_encoder_path(), local_files_only=True)
         cfg = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
                          intermediate_size=128, max_position_embeddings=512)
         return BertModel(cfg, add_pooling_layer=False), tokenizer
     path = default_encoder_path() if name == "default" else name
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    local = Path(path).is_dir()  # a local folder never asks the hub (which would retry for ~50 s offline)
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local)
     if not getattr(tokenizer, "is_fast", False):
         raise ModelFolderError(f"encoder {name!r} has no fast tokenizer; claimcls needs character offsets from a fast tokenizer")
-    return AutoModel.from_pretrained(path, add_pooling_layer=False) if _is_bert(path) else AutoModel.from_pretrained(path), tokenizer
+    kwargs = {"add_pooling_layer": False} if _is_bert(path) else {}
+    return AutoModel.from_pretrained(path, local_files_only=local, **kwargs), tokenizer
 
 
 def _is_bert(path: str) -> bool:
@@ -415,7 +417,7 @@ def load(path: str | os.PathLike, device: str | torch.device = "auto", precision
     if meta.get("labels") != LABELS:
         raise ModelFolderError(f"{path / 'config.json'}: its label maps {meta.get('labels')} differ from this claimcls's {LABELS}")
     config = config_from_dict(meta["config"])
-    enc_cfg = AutoConfig.from_pretrained(path / "encoder", trust_remote_code=False)
+    enc_cfg = AutoConfig.from_pretrained(path / "encoder", trust_remote_code=False, local_files_only=True)
     kwargs = {"add_pooling_layer": False} if enc_cfg.model_type == "bert" else {}
     encoder = AutoModel.from_config(enc_cfg, **kwargs)
     module = ClaimModel(config.model, encoder)
@@ -431,7 +433,7 @@ def load(path: str | os.PathLike, device: str | torch.device = "auto", precision
             f"missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}"
         )
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path / "encoder", trust_remote_code=False)
+        tokenizer = AutoTokenizer.from_pretrained(path / "encoder", trust_remote_code=False, local_files_only=True)
     except (OSError, ValueError) as err:
         raise ModelFolderError(f"{path / 'encoder'}: the tokenizer cannot be loaded ({err}); save the model again") from None
     metrics = {}

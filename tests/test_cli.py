@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from claimcls.cli import main
-from conftest import FIXTURES, ROOT
+from conftest import ROOT
 
 
 def _run(capsys, *argv):

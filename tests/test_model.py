@@ -6,10 +6,8 @@ import shutil
 import pytest
 
 import claimcls
-from claimcls.config import load_config
 from claimcls.errors import ModelFolderError
-from claimcls.training import train
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES
 
 
 def _key(doc):
