@@ -300,7 +300,7 @@ class AttributionModel:
             tgt = _choose(best[2], nulls[i, 2])
             content = tuple(sorted({span_of(*cands[j][1:3]) for j in contents}, key=lambda s: s.start))
             cue_score = float(tag_p[row, a:b, cue_r].mean())
-            link_score = max(p for p, j in content_p if j in contents)
+            link_score = float(max(p for p, j in content_p if j in contents))
             yield w.doc_index, Attribution(
                 cue=span_of(a, b),
                 content=content,

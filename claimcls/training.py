@@ -148,7 +148,11 @@ def train(config: Config, output_dir: str | os.PathLike, *, resume: bool = False
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
 
+    from accelerate.state import AcceleratorState
+
     t_start = time.time()
+    if AcceleratorState._shared_state:  # an earlier train() in this process fixed its precision
+        AcceleratorState._reset_state()
     accelerator = Accelerator(mixed_precision=_mixed_precision(config.train.mixed_precision))
     set_seed(config.train.seed)
     output_dir = Path(output_dir)
@@ -202,7 +206,7 @@ def train(config: Config, output_dir: str | os.PathLike, *, resume: bool = False
             for name, m in metrics.items():
                 logger.info("%s on %s:\n%s", tag, name, format_metrics(m))
             state["history"].append({"at": tag, "step": state["global_step"], "scores": {k: v["attribution"]["f1"] for k, v in metrics.items()}})
-            if value > state["best"]:
+            if value >= state["best"]:  # on a tie the later, longer-trained model wins
                 state["best"] = value
                 model.metrics = {"selected_on": key, "at": tag, "dev": metrics}
                 model.save(output_dir, training={"config": config.to_dict(), "state": state})
