@@ -34,6 +34,8 @@ class DocEncoding:
     sent_tokens: list[tuple[int, int]]  # token range [a, b) of each sentence
     case_ids: np.ndarray = field(repr=False, default=None)
     sent_ids: np.ndarray = field(repr=False, default=None)  # sentence index of each token
+    starts: np.ndarray = field(repr=False, default=None)  # first character of each token
+    ends: np.ndarray = field(repr=False, default=None)  # end character of each token
 
 
 @dataclass
@@ -117,7 +119,7 @@ def encode_document(tokenizer, doc: Document, doc_index: int = 0) -> DocEncoding
     sent_ids = np.zeros(len(ids), dtype=np.int64)
     for k, (a, b) in enumerate(fixed):
         sent_ids[a:b] = k
-    return DocEncoding(doc_index, doc.text, ids, offsets, fixed, case_features(doc.text, offsets), sent_ids)
+    return DocEncoding(doc_index, doc.text, ids, offsets, fixed, case_features(doc.text, offsets), sent_ids, starts, ends)
 
 
 def make_windows(enc: DocEncoding, max_length: int, context: int = 1, core_share: float = 0.5) -> list[Window]:
@@ -162,10 +164,8 @@ def make_windows(enc: DocEncoding, max_length: int, context: int = 1, core_share
 
 def token_span(enc: DocEncoding, span: Span) -> tuple[int, int] | None:
     """Token range ``[a, b)`` covering ``span``; ``None`` when no token overlaps it."""
-    starts = [o[0] for o in enc.offsets]
-    ends = [o[1] for o in enc.offsets]
-    a = int(np.searchsorted(np.asarray(ends), span.start, side="right"))
-    b = int(np.searchsorted(np.asarray(starts), span.end, side="left"))
+    a = int(np.searchsorted(enc.ends, span.start, side="right"))
+    b = int(np.searchsorted(enc.starts, span.end, side="left"))
     return (a, b) if b > a else None
 
 

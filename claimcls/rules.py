@@ -11,8 +11,6 @@ from typing import Sequence
 
 from .schema import Span
 
-OPEN_QUOTES = "\"“‘'«„"
-CLOSE_QUOTES = "\"”’'»“"
 _QUOTE_CHARS = set("\"“”«»„")
 
 
@@ -59,7 +57,6 @@ _ORG_WORDS = {
     "college", "agency", "bureau", "directorate", "inspectorate", "tribunal", "cabinet", "army", "navy", "force",
 }
 _PARTICLES = {"de", "van", "von", "bin", "al", "da", "di", "la", "le", "du", "del", "der", "ter"}
-_WORD = re.compile(r"[\w’'\-.]+")
 
 
 def _is_cap(word: str) -> bool:
@@ -127,15 +124,16 @@ def _people_before(text: str, end: int) -> list[tuple[int, str]]:
 
 def _two_nearest_people(text: str, end: int) -> str | None:
     """The two different people named last before ``end``, in text order, joined by "and"."""
+    people = _people_before(text, end)
     picked: list[tuple[int, str]] = []
-    for pos, name in reversed(_people_before(text, end)):
+    for pos, name in reversed(people):
         if all(name != n for _, n in picked):
             picked.append((pos, name))
         if len(picked) == 2:
             break
     if len(picked) < 2:
         return None
-    first = {n: min(p for p, m in _people_before(text, end) if m == n) for _, n in picked}
+    first = {n: min(p for p, m in people if m == n) for _, n in picked}
     return " and ".join(sorted(first, key=first.get))
 
 
