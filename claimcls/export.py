@@ -32,12 +32,15 @@ def _require_onnxruntime():
         raise ClaimclsError("the ONNX backend needs onnxruntime: pip install 'claimcls[onnx]'") from None
 
 
-def export_onnx(model_dir: str | os.PathLike, quantize: bool = True, check_texts: list[str] | None = None) -> Path:
+def export_onnx(model_dir: str | os.PathLike, quantize: bool = True, check_texts: list[str] | None = None,
+                per_channel: bool = True) -> Path:
     """Export ``model_dir``'s encoder and tagger to ``model_dir/model.onnx``.
 
     Args:
         model_dir: a model folder.
         quantize: int8 dynamic quantization of the weights (default) or plain fp32.
+        per_channel: one int8 scale per output channel of each weight (default) rather than
+            one per matrix.
         check_texts: texts on which to compare labels with fp32 torch (default: 8 bundled
             documents). The agreement is written to ``onnx_check.json``.
 
@@ -63,7 +66,11 @@ def export_onnx(model_dir: str | os.PathLike, quantize: bool = True, check_texts
         if quantize:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            quantize_dynamic(str(raw), str(out), weight_type=QuantType.QInt8)
+            import onnx
+
+            # the tagger's few outputs decide the labels directly: it stays fp32
+            keep = [n.name for n in onnx.load(str(raw)).graph.node if n.op_type in ("MatMul", "Gemm") and "tagger" in n.name]
+            quantize_dynamic(str(raw), str(out), weight_type=QuantType.QInt8, per_channel=per_channel, nodes_to_exclude=keep)
         else:
             out.write_bytes(raw.read_bytes())
     if check_texts is None:

@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 LABELS = {"roles": list(ROLES), "tags": ["O", "B", "I"], "kinds": list(KINDS), "link_roles": list(LINK_ROLES)}
 FILES = ("config.json", "model.safetensors", "encoder/config.json")
+# documents are prepared (sentences, tokens) in chunks of about this many characters, the
+# next chunk in a thread while the model runs on this one
+CHUNK_CHARS = 100_000
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -184,12 +187,14 @@ class AttributionModel:
         return list(self.predict_stream(texts, batch_size=batch_size, chunk_size=max(len(texts), 1)))
 
     def predict_stream(self, items: Iterable[str | Mapping[str, str]], batch_size: int = 32,
-                       chunk_size: int = 256) -> Iterator[Document]:
+                       chunk_size: int = 256, chunk_chars: int = CHUNK_CHARS) -> Iterator[Document]:
         """Label an iterable of texts or ``{"id", "text"}`` mappings lazily, in input order,
-        holding at most ``chunk_size`` documents in memory."""
+        holding at most ``chunk_size`` documents (and about ``chunk_chars`` characters) in
+        memory. While the model runs on one chunk, the next is split into sentences and
+        tokenized in a thread."""
         if isinstance(items, (str, bytes)):
             raise TypeError("predict_stream expects an iterable of texts, got a single str")
-        chunks = _chunked(items, chunk_size)
+        chunks = _chunked(items, chunk_size, chunk_chars)
         # sentence splitting and tokenization of the next chunk run in a thread while the
         # model works on this one (torch releases the GIL while it computes)
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -263,19 +268,24 @@ class AttributionModel:
             return
         dev = hidden.device
         cue_t = torch.tensor(cues, dtype=torch.long, device=dev)
-        cue_repr = self.module.span_repr(hidden, cue_t)
+        csum = self.module.span_sums(hidden)  # shared by the cues' and the candidates' representations
+        cue_repr = self.module.span_repr(hidden, cue_t, csum)
         kinds = self.module.kind_logits(cue_repr).float().softmax(-1).cpu().numpy()
         nulls = self.module.null_logits(cue_repr).float().cpu().numpy()
-        pairs = [(i, j) for i, c in enumerate(cues) for j, d in enumerate(cands) if d[0] == c[0]]
+        cands_of_row: dict[int, list[int]] = {}
+        for j, d in enumerate(cands):
+            cands_of_row.setdefault(d[0], []).append(j)
+        pairs = [(i, j) for i, c in enumerate(cues) for j in cands_of_row.get(c[0], ())]
         link_logit = np.zeros(0)
         if pairs:
             cand_t = torch.tensor(cands, dtype=torch.long, device=dev).view(-1, 4)
-            cand_repr = self.module.span_repr(hidden, cand_t[:, :3])
-            pi = torch.tensor([p[0] for p in pairs], device=dev)
-            pj = torch.tensor([p[1] for p in pairs], device=dev)
+            cand_repr = self.module.span_repr(hidden, cand_t[:, :3], csum)
+            pi_np, pj_np = np.array(pairs).T
+            cue_sent = np.array([batch[r].sent_ids[a] for r, a, _ in cues])
+            cand_sent = np.array([batch[r].sent_ids[a] for r, a, _, _ in cands])
+            pi, pj = torch.from_numpy(pi_np).to(dev), torch.from_numpy(pj_np).to(dev)
             delta = cand_t[pj, 1] - cue_t[pi, 1]
-            sent_delta = torch.tensor([int(batch[cands[j][0]].sent_ids[cands[j][1]]) - int(batch[cues[i][0]].sent_ids[cues[i][1]])
-                                       for i, j in pairs], device=dev)
+            sent_delta = torch.from_numpy(cand_sent[pj_np] - cue_sent[pi_np]).to(dev)
             link_logit = self.module.link_logits(cue_repr[pi], cand_repr[pj], delta, cand_t[pj, 3], sent_delta).float().cpu().numpy()
         by_cue: dict[int, list[tuple[int, float]]] = {}
         for (i, j), z in zip(pairs, link_logit):
@@ -347,13 +357,16 @@ def _choose(scored: list[tuple[float, int]], null: float) -> int | None:
     return j if z > null else None
 
 
-def _chunked(items: Iterable, size: int) -> Iterator[list[tuple[str, str]]]:
+def _chunked(items: Iterable, size: int, max_chars: int) -> Iterator[list[tuple[str, str]]]:
     chunk: list[tuple[str, str]] = []
+    chars = 0
     for n, item in enumerate(items):
         chunk.append(_as_item(item, n))
-        if len(chunk) >= size:
+        chars += len(chunk[-1][1]) if isinstance(chunk[-1][1], str) else 0
+        if len(chunk) >= size or chars >= max_chars:
             yield chunk
             chunk = []
+            chars = 0
     if chunk:
         yield chunk
 

@@ -71,12 +71,19 @@ class ClaimModel(nn.Module):
         logits = self.tagger(self.dropout(hidden))
         return hidden, logits.view(*logits.shape[:2], len(ROLES), 3)
 
-    def span_repr(self, hidden: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:
-        """Representations of ``spans`` ``(N, 3)`` = (batch row, first token, end token)."""
+    @staticmethod
+    def span_sums(hidden: torch.Tensor) -> torch.Tensor:
+        """Prefix sums of ``hidden`` over tokens ``(B, T + 1, H)``, for span means."""
+        return torch.nn.functional.pad(hidden.float().cumsum(1), (0, 0, 1, 0))
+
+    def span_repr(self, hidden: torch.Tensor, spans: torch.Tensor, csum: torch.Tensor | None = None) -> torch.Tensor:
+        """Representations of ``spans`` ``(N, 3)`` = (batch row, first token, end token);
+        ``csum``: :meth:`span_sums` of ``hidden`` when several calls share it."""
         if spans.numel() == 0:
             return hidden.new_zeros((0, self.config.span_dim))
         b, a, e = spans[:, 0], spans[:, 1], spans[:, 2]
-        csum = torch.nn.functional.pad(hidden.float().cumsum(1), (0, 0, 1, 0))
+        if csum is None:
+            csum = self.span_sums(hidden)
         mean = (csum[b, e] - csum[b, a]) / (e - a).clamp(min=1).unsqueeze(-1).float()
         feats = torch.cat([hidden[b, a], hidden[b, e - 1], mean.to(hidden.dtype)], dim=-1)
         return self.span_proj(self.dropout(feats))

@@ -53,6 +53,32 @@ def test_batched_predictions_equal_one_by_one(overfit, bundled):
     streamed = list(model.predict_stream(({"id": f"d{i}", "text": t} for i, t in enumerate(texts)), batch_size=5, chunk_size=3))
     assert [d.id for d in streamed] == [f"d{i}" for i in range(len(texts))]
     assert [_without_scores(d)[0]["attributions"] for d in streamed] == [_without_scores(d)[0]["attributions"] for d in batched]
+    # chunks cut by characters (each document its own chunk here) change nothing either
+    by_chars = list(model.predict_stream(texts, batch_size=16, chunk_chars=1))
+    assert [_without_scores(d)[0] for d in by_chars] == [_without_scores(d)[0] for d in batched]
+
+
+def test_learning_rate_schedule_fitted_to_the_time_budget():
+    from claimcls.training import TimedSchedule
+
+    s = TimedSchedule(warmup=10, total=1000)
+    assert (s(0), s(5), s(10), s(1000)) == (0.0, 0.5, 1.0, 0.0)
+    s.fit(step=100, seconds_per_step=2.0, seconds_left=400.0)  # 200 more steps fit in the time left
+    assert s.horizon == 300
+    assert s(200) == pytest.approx(100 / 290) and s(299) > 0 and s(300) == 0.0
+    s.fit(step=100, seconds_per_step=0.01, seconds_left=1e6)  # never beyond the planned steps
+    assert s.horizon == 1000
+
+
+def test_attention_dropout_is_set_without_touching_other_dropout():
+    from claimcls.inference import build_encoder
+    from claimcls.training import set_attention_dropout
+
+    encoder, _ = build_encoder("tiny")
+    set_attention_dropout(encoder, 0.0)
+    ps = {name: m.p for name, m in encoder.named_modules() if type(m).__name__ == "Dropout"}
+    assert ps["encoder.layer.0.attention.self.dropout"] == 0.0 and encoder.config.attention_probs_dropout_prob == 0.0
+    assert ps["encoder.layer.0.output.dropout"] == 0.1  # hidden-state dropout is kept
 
 
 def test_predict_rejects_a_bare_string_and_bad_items(tiny_model):
