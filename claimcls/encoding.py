@@ -193,14 +193,15 @@ _JOINERS = {",", "and", "or", "&"}
 
 
 def decode_spans(enc: DocEncoding, tags: np.ndarray, lo: int, hi: int, core: tuple[int, int],
-                 repair: bool = False) -> list[tuple[int, int]]:
+                 repair: bool = False, bridge: bool = True) -> list[tuple[int, int]]:
     """Token ranges of the spans in ``tags`` (one role, tokens ``lo..hi`` of the document)
     that start inside ``core``. An ``I`` with no span open starts one.
 
     With ``repair`` (used on predictions, not on gold): spans are widened to whole words
     ("re ##af ##firmed"), a ``B`` right after a span of the same role in the same sentence
-    continues it ("according/B to/B"), and so does a span after a gap of at most two
-    joiners ("France , Germany , and the United Kingdom").
+    continues it ("according/B to/B"), and, with ``bridge``, so does a span after a gap of
+    at most two joiners ("France , Germany , and the United Kingdom": right for sources and
+    targets, wrong for cues, where "said , adding" are two).
     """
     out: list[list[int]] = []
     t = lo
@@ -210,7 +211,7 @@ def decode_spans(enc: DocEncoding, tags: np.ndarray, lo: int, hi: int, core: tup
             t += 1
             while t < hi and tags[t - lo] == I:
                 t += 1
-            if repair and out and out[-1][1] >= a - 2 and enc.sent_ids[out[-1][1] - 1] == enc.sent_ids[a]:
+            if repair and out and out[-1][1] >= a - (2 if bridge else 0) and enc.sent_ids[out[-1][1] - 1] == enc.sent_ids[a]:
                 gap = [enc.text[slice(*enc.offsets[g])].lower() for g in range(out[-1][1], a)]
                 if all(g in _JOINERS for g in gap):
                     out[-1][1] = t

@@ -111,6 +111,7 @@ class AttributionModel:
         self.dtype = torch.float32
         self.onnx = None  # an OnnxEncoder when loaded with backend="onnx"
         self.repair = True  # BIO repair when decoding spans (see encoding.decode_spans)
+        self.bridge_roles = {"source", "target"}  # roles whose spans are joined over "," and "and"
         self.core_share = config.model.predict_core_share
 
     # ------------------------------------------------------------------ precision
@@ -259,10 +260,12 @@ class AttributionModel:
         for row, ex in enumerate(batch):
             w, enc = ex.window, encs[ex.window.doc_index]
             T = len(ex.input_ids) - 2
-            for a, b in decode_spans(enc, tags[row, 1 : T + 1, cue_r], w.start, w.end, (w.core_start, w.core_end), self.repair):
+            for a, b in decode_spans(enc, tags[row, 1 : T + 1, cue_r], w.start, w.end, (w.core_start, w.core_end), self.repair,
+                                     "cue" in self.bridge_roles):
                 cues.append((row, a - w.start + 1, b - w.start + 1))
             for r, role in enumerate(LINK_ROLES):
-                for a, b in decode_spans(enc, tags[row, 1 : T + 1, cand_r[role]], w.start, w.end, (w.start, w.end), self.repair):
+                for a, b in decode_spans(enc, tags[row, 1 : T + 1, cand_r[role]], w.start, w.end, (w.start, w.end), self.repair,
+                                         role in self.bridge_roles):
                     cands.append((row, a - w.start + 1, b - w.start + 1, r))
         if not cues:
             return

@@ -100,3 +100,31 @@ def test_every_shipped_config_loads():
 
     for path in sorted((ROOT / "configs").glob("*.yaml")):
         load_config(path)
+
+
+def test_decoding_repair_joins_words_and_lists_but_not_separate_cues(tokenizer):
+    text = "Officials from France, Germany, and Britain reaffirmed it, according to Smith, adding more."
+    doc = Document("x", text, claimcls.split_sentences(text))
+    enc = encode_document(tokenizer, doc)
+    words = [text[a:b] for a, b in enc.offsets]
+
+    def tag(*marks):  # (token text, tag) in order of appearance
+        tags, k = [0] * len(words), 0
+        for word, t in marks:
+            k = words.index(word, k)
+            tags[k] = t
+        return tags
+
+    def spans(tags, **kw):
+        return [text[enc.offsets[a][0] : enc.offsets[b - 1][1]] for a, b in decode_spans(enc, tags, 0, len(words), (0, len(words)), **kw)]
+
+    listed = tag(("France", 1), ("Germany", 1), ("Britain", 1))
+    assert spans(listed) == ["France", "Germany", "Britain"]  # gold-style decoding changes nothing
+    assert spans(listed, repair=True) == ["France, Germany, and Britain"]
+    assert spans(listed, repair=True, bridge=False) == ["France", "Germany", "Britain"]
+    assert spans(tag(("firmed", 1)), repair=True) == ["reaffirmed"]  # a word cut by the tagger is made whole
+    # "according/B to/B" is one cue; two spans a comma apart stay two without bridging
+    assert spans(tag(("according", 1), ("to", 1)), repair=True, bridge=False) == ["according to"]
+    two = tag(("Smith", 1), ("adding", 1))
+    assert spans(two, repair=True) == ["Smith, adding"]
+    assert spans(two, repair=True, bridge=False) == ["Smith", "adding"]
