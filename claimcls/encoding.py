@@ -225,6 +225,14 @@ def decode_spans(enc: DocEncoding, tags: np.ndarray, lo: int, hi: int, core: tup
                 span[0] -= 1
             while span[1] < hi and _glued(enc, span[1] - 1):
                 span[1] += 1
+        # two pieces of one word ("re/B ##af/O ##firmed/B") widen into the same span: merge
+        merged: list[list[int]] = []
+        for span in out:
+            if merged and span[0] < merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], span[1])
+            else:
+                merged.append(span)
+        out = merged
     return [(a, b) for a, b in out if core[0] <= a < core[1]]
 
 

@@ -123,6 +123,7 @@ def test_decoding_repair_joins_words_and_lists_but_not_separate_cues(tokenizer):
     assert spans(listed, repair=True) == ["France, Germany, and Britain"]
     assert spans(listed, repair=True, bridge=False) == ["France", "Germany", "Britain"]
     assert spans(tag(("firmed", 1)), repair=True) == ["reaffirmed"]  # a word cut by the tagger is made whole
+    assert spans(tag(("re", 1), ("firmed", 1)), repair=True) == ["reaffirmed"]  # once, not twice
     # "according/B to/B" is one cue; two spans a comma apart stay two without bridging
     assert spans(tag(("according", 1), ("to", 1)), repair=True, bridge=False) == ["according to"]
     two = tag(("Smith", 1), ("adding", 1))
