@@ -70,6 +70,20 @@ def test_learning_rate_schedule_fitted_to_the_time_budget():
     assert s.horizon == 1000
 
 
+def test_training_stops_where_the_fitted_schedule_ends():
+    from claimcls.training import TimedSchedule, _fit_to_time
+
+    s, state = TimedSchedule(warmup=0, total=1000), {"global_step": 0}
+    pace = {"step": None, "time": None, "eval_seconds": 0.0}
+    assert not _fit_to_time(s, state, pace, 100.0)  # starts the clock
+    pace["time"] -= 40.0  # as if the next 20 steps took 40 s
+    state["global_step"] = 20
+    assert not _fit_to_time(s, state, pace, 61.0)  # 2 s a step and 61 s left: 30 more steps
+    assert s.horizon == state["horizon"] == 50
+    state["global_step"] = 50
+    assert _fit_to_time(s, state, pace, 1.0)
+
+
 def test_attention_dropout_is_set_without_touching_other_dropout():
     from claimcls.inference import build_encoder
     from claimcls.training import set_attention_dropout
