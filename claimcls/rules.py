@@ -6,6 +6,7 @@ and need no training data (PolNeAR has neither label).
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Sequence
 
@@ -67,6 +68,7 @@ def _clean(word: str) -> str:
     return word.strip(",.;:’'\"“”()")
 
 
+@functools.lru_cache(maxsize=4096)
 def _person_name(phrase: str) -> str | None:
     """The person's name in a noun phrase ("Transport Commissioner Aldo Fenwick" ->
     "Aldo Fenwick"), or ``None`` when the phrase names no person."""
@@ -97,6 +99,7 @@ def _person_name(phrase: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def _expand_surname(surname: str, text: str) -> str:
     """The fullest "First Last" in ``text`` that ends with ``surname``."""
     best = surname
@@ -112,13 +115,34 @@ def _expand_surname(surname: str, text: str) -> str:
     return best
 
 
+_CAP_RUN = re.compile(r"(?:[A-Z][\w’'\-]*\s+)+[A-Z][\w’'\-]*")
+
+
+def _person_at(match: re.Match) -> tuple[int, str] | None:
+    name = _person_name(match.group())
+    if name and " " in name:
+        return match.start() + match.group().find(name.split()[0]), name
+    return None
+
+
+@functools.lru_cache(maxsize=8)
+def _capitalised_runs(text: str) -> tuple[tuple[int, int, tuple[int, str] | None], ...]:
+    """Every capitalised run in ``text`` as ``(start, end, person or None)``, computed once per
+    document: a document with many "He"/"They" sources asked for them again for each."""
+    return tuple((m.start(), m.end(), _person_at(m)) for m in _CAP_RUN.finditer(text))
+
+
 def _people_before(text: str, end: int) -> list[tuple[int, str]]:
     """People named in ``text[:end]``, as ``(position, "First Last")``."""
     out = []
-    for m in re.finditer(r"(?:[A-Z][\w’'\-]*\s+)+[A-Z][\w’'\-]*", text[:end]):
-        name = _person_name(m.group())
-        if name and " " in name:
-            out.append((m.start() + m.group().find(name.split()[0]), name))
+    for start, stop, person in _capitalised_runs(text):
+        if start >= end:
+            break
+        if stop <= end:
+            if person:
+                out.append(person)
+        else:  # a run cut by ``end``: what text[:end] holds of it
+            out += [p for m in _CAP_RUN.finditer(text, start, end) if (p := _person_at(m))]
     return out
 
 
@@ -163,7 +187,7 @@ def resolve_source(source: Span, text: str, earlier_sources: Sequence[tuple[Span
         singles = [name for _, name in people if " and " not in name]
         if singles:
             return singles[-1]
-        mentions = [m for m in (_person_name(x.group()) for x in re.finditer(r"(?:[A-Z][\w’'\-]*\s+)+[A-Z][\w’'\-]*", text[: source.start])) if m]
+        mentions = [m for m in (_person_name(x.group()) for x in _CAP_RUN.finditer(text, 0, source.start)) if m]
         return _expand_surname(mentions[-1].split()[-1], text) if mentions else surface
     if lowered in _PLURAL or lowered.startswith("both "):
         earlier = [(sp, name) for sp, name in earlier_sources if sp.start < source.start]
