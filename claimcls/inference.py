@@ -201,13 +201,13 @@ class AttributionModel:
         # sentence splitting and tokenization of the next chunk run in a thread while the
         # model works on this one (torch releases the GIL while it computes)
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(self._prepare, next(chunks, None))
+            pending = pool.submit(self._prepare, next(chunks, None), batch_size)
             while True:
                 prepared = pending.result()
                 if prepared is None:
                     return
-                pending = pool.submit(self._prepare, next(chunks, None))
-                yield from self._run(prepared, batch_size)
+                pending = pool.submit(self._prepare, next(chunks, None), batch_size)
+                yield from self._run(prepared)
 
     def _examples(self, texts: Sequence[str]):
         docs = [Document(str(i), t, split_sentences(t)) for i, t in enumerate(texts)]
@@ -224,27 +224,31 @@ class AttributionModel:
             yield [examples[i] for i in idx], idx
 
     @torch.inference_mode()
-    def _encode(self, batch: list[Example]):
-        t = collate(batch, self.tokenizer.pad_token_id)
+    def _encode(self, batch: list[Example], tensors: dict[str, torch.Tensor] | None = None):
+        t = tensors if tensors is not None else collate(batch, self.tokenizer.pad_token_id)
         if self.onnx is not None:
             return self.onnx(t["input_ids"], t["attention_mask"], t["case_ids"])
         return self.module.encode(t["input_ids"].to(self.device), t["attention_mask"].to(self.device), t["case_ids"].to(self.device))
 
-    def _prepare(self, items: list[tuple[str, str]] | None):
-        """Sentences, tokens and windows of a chunk of ``(id, text)``; ``None`` passes through."""
+    def _prepare(self, items: list[tuple[str, str]] | None, batch_size: int):
+        """Sentences, tokens, windows and padded batches of a chunk of ``(id, text)``;
+        ``None`` passes through."""
         if items is None:
             return None
         for doc_id, text in items:
             if not isinstance(text, str):
                 raise TypeError(f"document {doc_id!r}: text must be a str, got {type(text).__name__}")
-        return [i for i, _ in items], *self._examples([t for _, t in items])
+        (docs, encs), examples = self._examples([t for _, t in items])
+        pad = self.tokenizer.pad_token_id
+        batches = [(batch, collate(batch, pad)) for batch, _ in self._batches(examples, batch_size)]
+        return [i for i, _ in items], (docs, encs), batches
 
     @torch.inference_mode()
-    def _run(self, prepared, batch_size: int) -> list[Document]:
-        ids, (docs, encs), examples = prepared
+    def _run(self, prepared) -> list[Document]:
+        ids, (docs, encs), batches = prepared
         found: list[list[Attribution]] = [[] for _ in docs]
-        for batch, _ in self._batches(examples, batch_size):
-            hidden, logits = self._encode(batch)
+        for batch, tensors in batches:
+            hidden, logits = self._encode(batch, tensors)
             for doc_index, att in self._decode(batch, hidden, logits, encs):
                 found[doc_index].append(att)
         out = []
