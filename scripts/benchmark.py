@@ -10,8 +10,9 @@ its defaults and with ``batch_size=32``, fed the same sentences. The pipeline's 
 the fine-tuned encoder with the tagger folded into one 9-label head (O, B-/I- per role;
 a plain token classifier has no case features and sees one sentence at a time).
 
-Reported: sentences per second, peak RSS (and GPU memory), and the share of token labels
-on which each claimcls path agrees with claimcls fp32.
+Reported: sentences per second (the median of ``--repeats`` timed passes), peak RSS (and
+GPU memory), and the share of token labels on which each claimcls path agrees with
+claimcls fp32.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -76,6 +78,16 @@ def pipeline_model(model_dir: str, out_dir: Path) -> str:
     return str(out_dir)
 
 
+def _timed(run, repeats: int):
+    """Wall-clock seconds of ``repeats`` calls of ``run`` and the last call's result."""
+    seconds, out = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = run()
+        seconds.append(time.perf_counter() - t0)
+    return seconds, out
+
+
 def worker(args) -> None:
     """Run one backend, print a JSON line with its timing (and save its token labels)."""
     import torch
@@ -92,9 +104,7 @@ def worker(args) -> None:
         pipe = pipeline("token-classification", model=args.pipeline_dir, aggregation_strategy="simple",
                         device=0 if torch.cuda.is_available() else -1)
         pipe(sentences[:8], **kwargs)  # warm-up
-        t0 = time.perf_counter()
-        pipe(sentences, **kwargs)
-        result["seconds"] = time.perf_counter() - t0
+        result["seconds_each"] = _timed(lambda: pipe(sentences, **kwargs), args.repeats)[0]
     else:
         if args.worker == "claimcls-onnx-int8":
             model = claimcls.load(args.model, backend="onnx")
@@ -102,12 +112,11 @@ def worker(args) -> None:
             model = claimcls.load(args.model, precision="fp32" if args.worker == "claimcls-fp32" else "auto")
         result["precision"] = "int8" if model.onnx is not None else model.precision
         model.predict(texts[:4])  # warm-up
-        t0 = time.perf_counter()
-        docs = model.predict(texts, batch_size=args.batch_size)
-        result["seconds"] = time.perf_counter() - t0
+        result["seconds_each"], docs = _timed(lambda: model.predict(texts, batch_size=args.batch_size), args.repeats)
         result["attributions"] = sum(len(d.attributions) for d in docs)
         labels = model.token_labels(texts[: args.agreement_docs])
         np.savez(Path(args.labels_dir) / f"{args.worker}.npz", *labels)
+    result["seconds"] = statistics.median(result["seconds_each"])
     result["sentences_per_second"] = result["sentences"] / result["seconds"]
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if torch.cuda.is_available():
@@ -122,6 +131,8 @@ def main() -> None:
     p.add_argument("--split", default=None)
     p.add_argument("--min-sentences", type=int, default=2000, help="repeat the corpus until it has this many sentences")
     p.add_argument("--batch-size", type=int, default=32, help="claimcls windows per batch")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="timed passes over the documents per backend; the median is reported (this shared 2-core machine varies by 10%% between passes)")
     p.add_argument("--agreement-docs", type=int, default=40, help="documents on which token labels are compared")
     p.add_argument("--backends", default=",".join(BACKENDS))
     p.add_argument("--output", default=None, help="write the results as JSON here")
@@ -150,7 +161,7 @@ def main() -> None:
         results = []
         for b in backends:
             cmd = [sys.executable, __file__, "--model", args.model, "--data", args.data, "--min-sentences", str(args.min_sentences),
-                   "--batch-size", str(args.batch_size), "--agreement-docs", str(args.agreement_docs), "--worker", b,
+                   "--batch-size", str(args.batch_size), "--repeats", str(args.repeats), "--agreement-docs", str(args.agreement_docs), "--worker", b,
                    "--pipeline-dir", pipe_dir, "--labels-dir", str(tmp)]
             if args.split:
                 cmd += ["--split", args.split]
