@@ -129,3 +129,19 @@ def test_decoding_repair_joins_words_and_lists_but_not_separate_cues(tokenizer):
     two = tag(("Smith", 1), ("adding", 1))
     assert spans(two, repair=True) == ["Smith, adding"]
     assert spans(two, repair=True, bridge=False) == ["Smith", "adding"]
+
+
+def test_content_pieces_join_unless_the_cue_or_source_lies_between():
+    from claimcls.inference import _merge_pieces
+
+    # "The ministry said both ministers welcomed the agreement": content tagged as pieces
+    # around a nested report (tokens 3-4 and 6-8) is one content
+    cue, source = (2, 3), (0, 2)
+    assert _merge_pieces([(3, 4), (6, 8)], [cue, source]) == [(3, 8)]
+    # "Both incidents, according to Naqvi, involved suspects": the cue and the source sit
+    # between the pieces, which stay apart
+    cue, source = (3, 5), (5, 6)
+    assert _merge_pieces([(0, 2), (7, 10)], [cue, source]) == [(0, 2), (7, 10)]
+    assert _merge_pieces([(0, 2), (7, 10)], [(3, 5)]) == [(0, 2), (7, 10)]  # the cue alone is enough
+    assert _merge_pieces([(0, 2), (2, 4), (5, 6)], [(8, 9)]) == [(0, 6)]
+    assert _merge_pieces([], [(0, 1)]) == []
