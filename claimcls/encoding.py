@@ -200,8 +200,8 @@ def decode_spans(enc: DocEncoding, tags: np.ndarray, lo: int, hi: int, core: tup
     With ``repair`` (used on predictions, not on gold): spans are widened to whole words
     ("re ##af ##firmed"), a ``B`` right after a span of the same role in the same sentence
     continues it ("according/B to/B"), and, with ``bridge``, so does a span after a gap of
-    at most two joiners ("France , Germany , and the United Kingdom": right for sources,
-    targets and content, wrong for cues, where "said , adding" are two).
+    at most two joiners ("France , Germany , and the United Kingdom": right for targets and
+    content, wrong for cues, where "said , adding" are two; which roles is the caller's choice).
     """
     out: list[list[int]] = []
     t = lo

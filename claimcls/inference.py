@@ -111,8 +111,9 @@ class AttributionModel:
         self.dtype = torch.float32
         self.onnx = None  # an OnnxEncoder when loaded with backend="onnx"
         self.repair = True  # BIO repair when decoding spans (see encoding.decode_spans)
-        # roles whose spans are joined over "," and "and": not cues (PolNeAR dev: cue exact F1
-        # 70.52 -> 71.41 without, content 63.54 -> 63.61 with; see encoding.decode_spans)
+        # roles whose spans are joined over "," and "and" (encoding.decode_spans): not cues
+        # ("said, adding" are two) and not sources ("Beyond South Asia, Lavrov and Araghchi");
+        # PolNeAR dev figures in docs/model.md, "Decoding"
         self.bridge_roles = {"target", "content"}
         self.merge_content = True  # join content pieces not separated by the cue or source (_merge_pieces)
         self.core_share = config.model.predict_core_share
@@ -149,7 +150,7 @@ class AttributionModel:
         comparing backends and precisions)."""
         out = []
         for batch, _ in self._batches(self._examples(list(texts))[1], batch_size):
-            hidden, logits = self._encode(batch)
+            hidden, logits = self._encode(collate(batch, self.tokenizer.pad_token_id))
             tags = logits.argmax(-1).cpu().numpy()
             for row, ex in enumerate(batch):
                 out.append(tags[row, 1 : len(ex.input_ids) - 1])
@@ -225,8 +226,8 @@ class AttributionModel:
             yield [examples[i] for i in idx], idx
 
     @torch.inference_mode()
-    def _encode(self, batch: list[Example], tensors: dict[str, torch.Tensor] | None = None):
-        t = tensors if tensors is not None else collate(batch, self.tokenizer.pad_token_id)
+    def _encode(self, t: dict[str, torch.Tensor]):
+        """Hidden states and tag logits of a collated batch."""
         if self.onnx is not None:
             return self.onnx(t["input_ids"], t["attention_mask"], t["case_ids"])
         return self.module.encode(t["input_ids"].to(self.device), t["attention_mask"].to(self.device), t["case_ids"].to(self.device))
@@ -249,7 +250,7 @@ class AttributionModel:
         ids, (docs, encs), batches = prepared
         found: list[list[Attribution]] = [[] for _ in docs]
         for batch, tensors in batches:
-            hidden, logits = self._encode(batch, tensors)
+            hidden, logits = self._encode(tensors)
             for doc_index, att in self._decode(batch, hidden, logits, encs):
                 found[doc_index].append(att)
         out = []

@@ -132,7 +132,7 @@ def main() -> None:
     p.add_argument("--min-sentences", type=int, default=2000, help="repeat the corpus until it has this many sentences")
     p.add_argument("--batch-size", type=int, default=32, help="claimcls windows per batch")
     p.add_argument("--repeats", type=int, default=3,
-                   help="timed passes over the documents per backend; the median is reported (this shared 2-core machine varies by 10%% between passes)")
+                   help="timed passes over the documents per backend; the median is reported (this shared 2-core machine varied by 10-20%% between runs)")
     p.add_argument("--agreement-docs", type=int, default=40, help="documents on which token labels are compared")
     p.add_argument("--backends", default=",".join(BACKENDS))
     p.add_argument("--output", default=None, help="write the results as JSON here")
