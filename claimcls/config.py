@@ -55,18 +55,21 @@ class ModelConfig:
 @dataclass(frozen=True)
 class DataConfig:
     bundled: bool = field(default=True, metadata={"help": "train on the corpus bundled with claimcls"})
-    bundled_dev_fraction: float = field(default=0.1, metadata={"help": "share of bundled documents held out for dev (every k-th document)"})
+    bundled_dev_fraction: float = field(default=0.1, metadata={"help": "share of bundled documents held out for dev, by a hash of the document id; a fixed ~10% test split is always held out as well"})
     bundled_repeat: int = field(default=1, metadata={"help": "times the bundled training documents are repeated per epoch (to balance a large second corpus)"})
     polnear_dir: str = field(default="", metadata={"help": f"PolNeAR folder (its root, holding data/train and data/dev); empty: ${ENV_POLNEAR}, else not used"})
     polnear: bool = field(default=False, metadata={"help": "train on PolNeAR train and evaluate on PolNeAR dev"})
+    polnear_fraction: float = field(default=1.0, metadata={"help": "train on this share of PolNeAR train's documents, drawn at random with a fixed seed (for learning curves)"})
     train_files: tuple[str, ...] = field(default=(), metadata={"help": "more training corpora (JSONL files or brat folders) with full labels"})
     dev_files: tuple[str, ...] = field(default=(), metadata={"help": "more dev corpora with full labels"})
     max_train_docs: int = field(default=0, metadata={"help": "use only this many training documents per corpus (0: all); for quick runs"})
     max_dev_docs: int = field(default=0, metadata={"help": "use only this many dev documents per corpus (0: all)"})
 
     def __post_init__(self) -> None:
-        if not 0 <= self.bundled_dev_fraction < 1:
-            raise ConfigError(f"data.bundled_dev_fraction must be in [0, 1), got {self.bundled_dev_fraction}")
+        if not 0 <= self.bundled_dev_fraction <= 0.5:
+            raise ConfigError(f"data.bundled_dev_fraction must be in [0, 0.5], got {self.bundled_dev_fraction}")
+        if not 0 < self.polnear_fraction <= 1:
+            raise ConfigError(f"data.polnear_fraction must be in (0, 1], got {self.polnear_fraction}")
         if self.bundled_repeat < 1:
             raise ConfigError(f"data.bundled_repeat must be 1 or more, got {self.bundled_repeat}")
 

@@ -7,6 +7,7 @@ raises :class:`~claimcls.errors.CorpusError` naming the file, document, line and
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -29,6 +30,24 @@ FORMATS = ("jsonl", "brat")
 def bundled_path() -> Path:
     """The path of the annotated corpus that ships inside the package."""
     return Path(str(resources.files("claimcls") / "data" / "bundled.jsonl"))
+
+
+BUNDLED_SPLITS = ("train", "dev", "test")
+BUNDLED_TEST_SHARE = 0.1
+
+
+def bundled_split(doc_id: str, dev_fraction: float = 0.1) -> str:
+    """The split of a bundled document: ``"test"`` for about 10% of documents, ``"dev"`` for
+    about ``dev_fraction``, else ``"train"``.
+
+    Decided by a hash of the document id alone, so a document keeps its split when others are
+    added, and the test split is the same whatever ``dev_fraction`` a config asks for:
+    training never sees it.
+    """
+    u = int.from_bytes(hashlib.sha256(doc_id.encode("utf-8")).digest()[:8], "big") / 2**64
+    if u < BUNDLED_TEST_SHARE:
+        return "test"
+    return "dev" if u < BUNDLED_TEST_SHARE + dev_fraction else "train"
 
 
 # --------------------------------------------------------------------------- validation
@@ -410,7 +429,9 @@ def read_corpus(
         source: a JSONL file, a brat folder (PolNeAR's root, one of its splits, or a flat
             brat folder), or ``"bundled"`` for the corpus that ships with claimcls.
         format: ``"jsonl"`` or ``"brat"``; guessed from the path when ``None``.
-        split: for a corpus folder with splits (``data/train``, ``data/dev``), which one.
+        split: for a corpus folder with splits (``data/train``, ``data/dev``), which one;
+            for ``"bundled"``, ``"train"``, ``"dev"`` or ``"test"`` (see :func:`bundled_split`;
+            ``None`` gives every document).
         annotator: brat only: read this annotator's files (default: the first ``.ann`` in
             sorted order for each article).
         on_invalid: ``"raise"`` (default) or ``"skip"``: what to do with a brat attribution
@@ -430,10 +451,12 @@ def read_corpus(
     if on_invalid not in ("raise", "skip"):
         raise ValueError(f"on_invalid must be 'raise' or 'skip', got {on_invalid!r}")
     if isinstance(source, str) and source == "bundled":
-        path = bundled_path()
-        if split is not None:
-            raise ValueError("the bundled corpus has no splits; omit split= (training holds out its own dev part)")
-        return list(iter_jsonl(path))
+        docs = list(iter_jsonl(bundled_path()))
+        if split is None:
+            return docs
+        if split not in BUNDLED_SPLITS:
+            raise ValueError(f"the bundled corpus has splits {', '.join(BUNDLED_SPLITS)}; got split={split!r}")
+        return [d for d in docs if bundled_split(d.id) == split]
     path = Path(source)
     if not path.exists():
         raise CorpusError(f"{path}: no such file or folder")

@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader
 
 from .batching import IGNORE, Example, collate, training_examples
 from .config import Config
-from .corpus import read_corpus
+from .corpus import bundled_split, read_corpus
 from .evaluation import evaluate, format_metrics
 from .inference import AttributionModel, build_encoder
 from .modeling import ClaimModel
@@ -53,13 +53,16 @@ def load_corpora(config: Config) -> Corpora:
 
     if d.polnear:
         root = d.polnear_path()
-        train += [(doc, False) for doc in cap(read_corpus(root, split="train", on_invalid="skip"), d.max_train_docs)]
+        docs = read_corpus(root, split="train", on_invalid="skip")
+        if d.polnear_fraction < 1:
+            keep = sorted(np.random.default_rng(0).permutation(len(docs))[: max(1, round(d.polnear_fraction * len(docs)))])
+            docs = [docs[i] for i in keep]
+        train += [(doc, False) for doc in cap(docs, d.max_train_docs)]
         dev["polnear_dev"] = cap(read_corpus(root, split="dev", on_invalid="skip"), d.max_dev_docs)
     if d.bundled:
-        docs = read_corpus("bundled")
-        k = round(1 / d.bundled_dev_fraction) if d.bundled_dev_fraction else 0
-        held = [doc for i, doc in enumerate(docs) if k and i % k == k - 1]
-        rest = [doc for i, doc in enumerate(docs) if not (k and i % k == k - 1)]
+        docs = read_corpus("bundled")  # its test split is never read here
+        held = [doc for doc in docs if bundled_split(doc.id, d.bundled_dev_fraction) == "dev"]
+        rest = [doc for doc in docs if bundled_split(doc.id, d.bundled_dev_fraction) == "train"]
         train += [(doc, True) for doc in cap(rest, d.max_train_docs)] * d.bundled_repeat
         if held:
             dev["bundled_dev"] = cap(held, d.max_dev_docs)

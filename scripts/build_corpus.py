@@ -72,7 +72,7 @@ def build_document(raw: dict, base: Path, where: str) -> Document:
     after = 0
     for i, a in enumerate(raw.get("attributions") or []):
         here = f"{where} attribution {i + 1}"
-        unknown = set(a) - {"source", "cue", "content", "target", "kind", "quote", "resolved_source"}
+        unknown = set(a) - {"source", "cue", "content", "target", "kind", "quote", "resolved_source", "checked"}
         if unknown:
             raise CorpusError(f"{here}: unknown keys {sorted(unknown)}")
         if "cue" not in a:
