@@ -12,10 +12,16 @@ Flags (each names the file, document, attribution number and spans):
   preposition, complementizer or reporting verb, ends with a function word or a comma, or
   overlaps its own cue.
 - ``cue-overlap``: a cue that overlaps its own source, content or target.
+- ``cue-placement``: a cue that starts or ends inside a word, that is the same span as the
+  previous attribution's cue, or that lies more than two sentences away from its source or
+  from all its content (a multi-paragraph quote's later pieces may be farther; the builder locates a cue as the next occurrence of its words: a misplaced cue
+  shows up this way).
 
 A flag that is right by the guide is justified in the YAML, beside the attribution:
-``checked: {cue-kind: "asked reports a question here"}``. Justified flags are listed with
-``--all`` and do not fail the check. Exit status: 0 when nothing is left unjustified, 1 when
+``checked: {cue-kind: "asked reports a question here"}``; a cue wording whose kind the
+context decides ("called X a Y", "asked") is justified once, with its rule, in
+``corpus/cue_rules.yaml`` (``context_kinds: {wording: rule}``). Justified flags are listed
+with ``--all`` and do not fail the check. Exit status: 0 when nothing is left unjustified, 1 when
 something is, 2 when a file does not build.
 """
 
@@ -37,7 +43,7 @@ from build_corpus import build_document  # noqa: E402
 
 from claimcls.errors import CorpusError  # noqa: E402
 
-FLAGS = ("cue-kind", "target-in-content", "mid-word", "source-not-np", "cue-overlap")
+FLAGS = ("cue-kind", "target-in-content", "mid-word", "source-not-np", "cue-overlap", "cue-placement")
 
 # Words a noun-phrase source does not start with ("by" too: a passive's agent is the source
 # without "by", docs/annotation.md §2).
@@ -70,6 +76,12 @@ def _inside_word(text: str, pos: int) -> bool:
     return 0 < pos < len(text) and text[pos - 1].isalnum() and text[pos].isalnum()
 
 
+def _distance(sentence, span, cue_sentence: int) -> int:
+    """Sentences between a span and its cue (0 when the span touches the cue's sentence)."""
+    first, last = sentence(span.start), sentence(span.end - 1)
+    return 0 if first <= cue_sentence <= last else min(abs(first - cue_sentence), abs(last - cue_sentence))
+
+
 def _overlap(a, b) -> bool:
     return a.start < b.end and b.start < a.end
 
@@ -89,8 +101,19 @@ def _source_problem(source, cue) -> str | None:
     return None
 
 
-def check(paths: list[Path]) -> list[Flag]:
-    """Every flag in the given YAML sources, justified or not.
+def load_rules(path: Path | None) -> dict[str, str]:
+    """``{cue wording: rule}`` of the wordings whose kind is decided by context."""
+    if path is None or not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    rules = data.get("context_kinds") or {}
+    if not isinstance(rules, dict) or not all(isinstance(v, str) and v for v in rules.values()):
+        raise CorpusError(f"{path}: context_kinds must map cue wordings to the rule that decides their kind")
+    return {str(k).lower(): v for k, v in rules.items()}
+
+
+def check(paths: list[Path], rules: dict[str, str] | None = None) -> list[Flag]:
+    """Every flag in the given YAML sources, justified or not; ``rules`` as :func:`load_rules`.
 
     Raises:
         CorpusError: a file does not build (see scripts/build_corpus.py).
@@ -102,6 +125,11 @@ def check(paths: list[Path]) -> list[Flag]:
         for j, raw in enumerate(data.get("documents") or []):
             doc = build_document(raw, path.parent, f"{path} document {j + 1}")
             text = doc.text
+
+            def sentence(pos: int) -> int:
+                return next((k for k, sent in enumerate(doc.sentences) if pos < sent.end), len(doc.sentences))
+
+            previous = None
             for i, (att, raw_att) in enumerate(zip(doc.attributions, raw.get("attributions") or [])):
                 where = f"{path}:{doc.id}:{i + 1} (cue {att.cue.text!r} at {att.cue.start})"
                 checked = raw_att.get("checked") or {}
@@ -113,6 +141,15 @@ def check(paths: list[Path]) -> list[Flag]:
 
                 if att.kind:
                     by_cue[att.cue.text.lower()].append((att.kind, where, checked))
+                cue_sent = sentence(att.cue.start)
+                if _inside_word(text, att.cue.start) or _inside_word(text, att.cue.end):
+                    add("cue-placement", "cue starts or ends inside a word")
+                elif previous is not None and (previous.start, previous.end) == (att.cue.start, att.cue.end):
+                    add("cue-placement", "cue is the same span as the previous attribution's: give {text, n} for a later occurrence")
+                elif any(_distance(sentence, sp, cue_sent) > 2 for sp in [att.source] if sp is not None) or \
+                        min(_distance(sentence, sp, cue_sent) for sp in att.content) > 2:
+                    add("cue-placement", "cue is more than two sentences away from its source or all of its content")
+                previous = att.cue
                 if att.target is not None:
                     for piece in att.content:
                         if _overlap(att.target, piece):
@@ -136,17 +173,19 @@ def check(paths: list[Path]) -> list[Flag]:
         for kind, where, checked in uses:
             if kind != major:
                 flags.append(Flag("cue-kind", where, f"{wording!r} is {kind} here but {major} in {kinds[major]} of {len(uses)} uses ({dict(kinds)})",
-                                  checked.get("cue-kind")))
+                                  checked.get("cue-kind") or (rules or {}).get(wording)))
     return flags
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sources", nargs="+", type=Path, help="YAML source files (corpus/*.yaml)")
+    parser.add_argument("--rules", type=Path, default=Path(__file__).resolve().parents[1] / "corpus" / "cue_rules.yaml",
+                        help="cue wordings whose kind the context decides (default: corpus/cue_rules.yaml)")
     parser.add_argument("--all", action="store_true", help="also list justified flags")
     args = parser.parse_args(argv)
     try:
-        flags = check(args.sources)
+        flags = check(args.sources, load_rules(args.rules))
     except (CorpusError, yaml.YAMLError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
