@@ -14,8 +14,8 @@ from typing import Any, Sequence
 
 from .schema import KINDS, QUOTES, ROLES, Document
 
-# Sources that do not name anyone: pronouns and bare plurals of the kind "officials said".
-_UNNAMED = {"he", "she", "they", "it", "we", "i", "you", "both"}
+# Sources that are pronouns (or "Both"), counted apart because real news has many.
+_PRONOUNS = {"he", "she", "they", "it", "we", "i", "you", "both"}
 
 
 def _per_doc(values: list[int]) -> dict[str, float]:
@@ -46,7 +46,7 @@ def corpus_stats(docs: Sequence[Document]) -> dict[str, Any]:
             n_nosource += att.source is None
             n_pieces += len(att.content) > 1
             if att.source is not None:
-                n_pronoun += att.source.text.lower() in _UNNAMED
+                n_pronoun += att.source.text.lower() in _PRONOUNS
                 n_after += att.source.start > att.cue.start
             spans = [sp for _, sp in att.spans()]
             sents = {i for i, s in enumerate(doc.sentences) for sp in spans if sp.start < s.end and s.start < sp.end}

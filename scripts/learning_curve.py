@@ -43,7 +43,6 @@ def run_fraction(fraction: float, epochs: int, minutes: float, args) -> dict:
         "fraction": fraction,
         "epochs": epochs,
         "max_minutes": minutes,
-        "train_attributions": training.get("final_state", training.get("state", {})).get("train_attributions"),
         "steps": training.get("final_state", {}).get("global_step"),
         "minutes": round(training.get("final_state", {}).get("train_seconds", 0) / 60, 1),
         "selected_at": metrics.get("at"),
