@@ -62,6 +62,7 @@ class DataConfig:
     polnear_fraction: float = field(default=1.0, metadata={"help": "train on this share of PolNeAR train's documents, drawn at random with a fixed seed (for learning curves)"})
     train_files: tuple[str, ...] = field(default=(), metadata={"help": "more training corpora (JSONL files or brat folders) with full labels"})
     dev_files: tuple[str, ...] = field(default=(), metadata={"help": "more dev corpora with full labels"})
+    nested_reports: str = field(default="keep", metadata={"help": "attributions whose cue lies inside another attribution's content (a report quoted in a report): 'keep' trains on them as annotated; 'drop' leaves them out of the training documents, as PolNeAR and most real-news annotation do (their content then stays one whole span)"})
     max_train_docs: int = field(default=0, metadata={"help": "use only this many training documents per corpus (0: all); for quick runs"})
     max_dev_docs: int = field(default=0, metadata={"help": "use only this many dev documents per corpus (0: all)"})
 
@@ -70,6 +71,8 @@ class DataConfig:
             raise ConfigError(f"data.bundled_dev_fraction must be in [0, 0.5], got {self.bundled_dev_fraction}")
         if not 0 < self.polnear_fraction <= 1:
             raise ConfigError(f"data.polnear_fraction must be in (0, 1], got {self.polnear_fraction}")
+        if self.nested_reports not in ("keep", "drop"):
+            raise ConfigError(f"data.nested_reports must be 'keep' or 'drop', got {self.nested_reports!r}")
         if self.bundled_repeat < 1:
             raise ConfigError(f"data.bundled_repeat must be 1 or more, got {self.bundled_repeat}")
 

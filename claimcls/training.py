@@ -9,6 +9,7 @@ removed when training ends.
 
 from __future__ import annotations
 
+
 import json
 import logging
 import math
@@ -16,7 +17,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -70,9 +71,21 @@ def load_corpora(config: Config) -> Corpora:
         train += [(doc, True) for doc in cap(read_corpus(path), d.max_train_docs)]
     for path in d.dev_files:
         dev[Path(path).stem] = cap(read_corpus(path), d.max_dev_docs)
+    if d.nested_reports == "drop":
+        train = [(without_nested_reports(doc), full) for doc, full in train]
     if not train:
         raise ValueError("no training data: enable data.bundled or data.polnear, or list data.train_files")
     return Corpora(train, dev)
+
+
+def without_nested_reports(doc: Document) -> Document:
+    """``doc`` without the attributions whose cue lies inside another attribution's content."""
+    contents = [(i, s) for i, a in enumerate(doc.attributions) for s in a.content]
+    keep = tuple(
+        a for i, a in enumerate(doc.attributions)
+        if not any(j != i and s.start <= a.cue.start and a.cue.end <= s.end for j, s in contents)
+    )
+    return replace(doc, attributions=keep) if len(keep) < len(doc.attributions) else doc
 
 
 def compute_loss(module: ClaimModel, batch: dict[str, torch.Tensor], config: Config) -> tuple[torch.Tensor, dict[str, float]]:

@@ -178,3 +178,25 @@ def test_polnear_fraction_draws_a_fixed_share(polnear):
     assert tenth == ids(0.1)  # the same documents every run
     assert len(tenth) == round(0.1 * len(ids(1.0)))
     assert tenth != sorted(ids(1.0))[: len(tenth)]  # drawn at random, not the first ones in file order
+
+
+def test_nested_reports_can_be_left_out_of_training():
+    from claimcls import Attribution, Document, Span
+    from claimcls.training import without_nested_reports
+
+    text = "“The ministry accused Kell of lying,” Ana Ruiz said. Kell denied it."
+
+    def sp(piece):
+        start = text.index(piece)
+        return Span(start, start + len(piece), piece)
+
+    outer = Attribution(cue=sp("said"), content=(sp("“The ministry accused Kell of lying,”"),), source=sp("Ana Ruiz"))
+    inner = Attribution(cue=sp("accused"), content=(sp("of lying"),), source=sp("The ministry"), target=sp("Kell"), kind="accusation")
+    after = Attribution(cue=sp("denied"), content=(sp("it"),), source=sp("Kell"), kind="denial")
+    doc = Document("n", text, claimcls.split_sentences(text), (outer, inner, after))
+    assert without_nested_reports(doc).attributions == (outer, after)
+    flat = Document("f", text, doc.sentences, (outer, after))
+    assert without_nested_reports(flat) is flat
+    with pytest.raises(ConfigError, match="data.nested_reports must be 'keep' or 'drop'"):
+        load_config(None, {"data.nested_reports": "outer"})
+    assert load_config(None, {"data.nested_reports": "drop"}).data.nested_reports == "drop"
