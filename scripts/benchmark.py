@@ -54,7 +54,7 @@ def pipeline_model(model_dir: str, out_dir: Path) -> str:
     import claimcls
     from claimcls.schema import ROLES
 
-    model = claimcls.load(model_dir, device="cpu")
+    model = claimcls.load(model_dir, device="cpu", precision="fp32")  # the weights are copied as they are
     labels = ["O"] + [f"{p}-{r.upper()}" for r in ROLES for p in ("B", "I")]
     cfg = model.module.encoder.config.__class__.from_dict(model.module.encoder.config.to_dict())
     cfg.num_labels = len(labels)

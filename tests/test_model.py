@@ -25,7 +25,7 @@ def test_tiny_model_overfits_and_reproduces_after_reload(overfit):
     assert [_key(p) for p in pred] == [_key(g) for g in gold]
     resolved = [a.resolved_source for a in pred[0].attributions]
     assert resolved == ["Lena Ortiz", "Lena Ortiz"]  # "she" resolved to the named mayor
-    again = claimcls.load(out, device="cpu").predict([d.text for d in gold])
+    again = claimcls.load(out, device="cpu", precision="fp32").predict([d.text for d in gold])
     assert [p.to_dict() for p in again] == [p.to_dict() for p in pred]
     for name in ("config.json", "model.safetensors", "encoder/config.json", "metrics.json", "training.json"):
         assert (out / name).is_file(), name
