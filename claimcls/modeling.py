@@ -32,7 +32,7 @@ from . import heads
 from .config import ModelConfig, default_encoder_path
 from .encoding import N_CASE
 from .errors import ModelFolderError
-from .heads import LINK_ROLES
+from .heads import END, LINK_ROLES, ROW, START
 from .schema import KINDS, ROLES
 
 EXACT_DIST = 4  # token distances below this get a bucket each, longer ones a log2 bucket
@@ -106,7 +106,7 @@ class ClaimModel(nn.Module):
         ``csum``: :meth:`span_sums` of ``hidden`` when several calls share it."""
         if spans.numel() == 0:
             return hidden.new_zeros((0, self.config.span_dim))
-        b, a, e = spans[:, 0], spans[:, 1], spans[:, 2]
+        b, a, e = spans[:, ROW], spans[:, START], spans[:, END]
         if csum is None:
             csum = self.span_sums(hidden)
         mean = (csum[b, e] - csum[b, a]) / (e - a).clamp(min=1).unsqueeze(-1).float()
