@@ -53,7 +53,9 @@ def export_onnx(model_dir: str | os.PathLike, quantize: bool = True, check_texts
     require_onnxruntime()
     model_dir = Path(model_dir)
     model = load(model_dir, device="cpu", precision="fp32")
-    module = _EncoderGraph(model.module.float().eval())
+    # eval() on the wrapper too: the exporter restores the mode it found, and a new module
+    # starts in training mode, which would leave dropout on in the model it wraps
+    module = _EncoderGraph(model.module.float()).eval()
     ids = torch.tensor([[model.tokenizer.cls_token_id, 1000, 2000, model.tokenizer.sep_token_id]] * 2)
     args = (ids, torch.ones_like(ids), torch.zeros_like(ids))
     out = model_dir / ONNX_FILE
