@@ -9,13 +9,27 @@ Example:
     >>> docs = model.predict(["The mayor said the bridge would reopen on Monday."])  # doctest: +SKIP
 """
 
-__version__ = "0.1.0"
+from typing import TYPE_CHECKING
 
 from .corpus import read_corpus, write_corpus
 from .errors import ClaimclsError, ConfigError, CorpusError, ModelFolderError
-from .inference import AttributionModel, load
 from .schema import Attribution, Document, Sentence, Span
 from .sentences import split_sentences
+from .version import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .inference import AttributionModel, load
+
+
+def __getattr__(name: str):
+    # The model's names import torch (about 2 s); reading and writing corpora, and
+    # ``claimcls stats``, should not pay for it, so they are imported on first use.
+    if name in ("AttributionModel", "load"):
+        from . import inference
+
+        return getattr(inference, name)
+    raise AttributeError(f"module 'claimcls' has no attribute {name!r}")
+
 
 __all__ = [
     "Attribution",

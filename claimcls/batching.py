@@ -1,6 +1,7 @@
 """Turning documents into model inputs: windows, gold targets for training, and padding.
 
-Window token positions are shifted by one for the [CLS] token the encoder expects.
+Window token positions are shifted by one for the [CLS] token the encoder expects. The
+layout of cues, candidates and links is the head protocol's (``heads.py``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ import numpy as np
 import torch
 
 from .encoding import DocEncoding, Window, encode_document, make_windows, role_tags, token_span
-from .modeling import LINK_ROLES
+from .heads import IGNORE, LINK_ROLES
 from .schema import KINDS, ROLES, Document
-
-IGNORE = -100
 
 
 @dataclass
@@ -144,3 +143,7 @@ def collate(examples: Sequence[Example], pad_id: int) -> dict[str, torch.Tensor]
     batch["cands"] = torch.tensor(cands, dtype=torch.long).view(-1, 4)
     batch["links"] = torch.tensor(links, dtype=torch.float).view(-1, 3)
     return batch
+
+
+LABEL_KEYS = ("tags", "cues", "kinds", "cands", "links")
+"""The keys of a collated training batch that :meth:`ClaimModel.forward` takes as ``labels``."""

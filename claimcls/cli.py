@@ -59,7 +59,7 @@ def cmd_evaluate(args, extra) -> int:
     from .evaluation import evaluate, format_metrics, write_metrics
     from .inference import load
 
-    model = load(args.model, device=args.device)
+    model = load(args.model, device=args.device, precision=args.precision)
     docs = read_corpus(args.data, split=args.split, on_invalid="skip" if args.skip_invalid else "raise")
     metrics = evaluate(model, docs, batch_size=args.batch_size)
     print(format_metrics(metrics))
@@ -96,7 +96,7 @@ def cmd_export(args, extra) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .config import config_help
+    from .config import DEFAULT_PRECISION, config_help
 
     parser = _Parser(prog="claimcls", description="Who said what, in news: attribution extraction.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="write the metrics as JSON here")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", default="auto")
+    p.add_argument("--precision", default=DEFAULT_PRECISION, help="auto, fp32, bf16, fp16")
     p.add_argument("--skip-invalid", action="store_true", help="skip brat attributions without cue or content (reported)")
     p.set_defaults(func=cmd_evaluate)
 
@@ -134,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("jsonl", "csv", "brat", "table"), default="jsonl")
     p.add_argument("--batch-size", type=int, default=32, help="windows per forward pass")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    p.add_argument("--precision", default="auto", help="auto, fp32, bf16, fp16")
+    p.add_argument("--precision", default=DEFAULT_PRECISION, help="auto, fp32, bf16, fp16")
     p.add_argument("--backend", default="torch", choices=("torch", "onnx"))
     p.add_argument("--resume", action="store_true", help="continue an interrupted run: skip documents already in --output")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")

@@ -17,8 +17,12 @@ from typing import Any, Mapping
 import yaml
 
 from .errors import ConfigError
+from .schema import ROLES
 
 ENV_POLNEAR = "CLAIMCLS_POLNEAR"
+DEFAULT_PRECISION = "auto"
+"""The default precision of :func:`claimcls.load` and of ``claimcls predict/evaluate``
+(here rather than in ``device.py`` so that the command line reads it without torch)."""
 
 
 def default_encoder_path() -> str:
@@ -40,14 +44,11 @@ class ModelConfig:
     context: int = field(default=1, metadata={"help": "neighbouring sentences added on each side of a window's core"})
     span_dim: int = field(default=256, metadata={"help": "size of span representations used for linking"})
     dropout: float = field(default=0.1, metadata={"help": "dropout on the heads"})
-    predict_core_share: float = field(default=0.9, metadata={"help": "share of a prediction window that is core (the rest is context); training uses 0.5"})
     case_features: bool = field(default=True, metadata={"help": "give the uncased encoder capitalisation and quotation features"})
 
     def __post_init__(self) -> None:
         if self.max_length < 16 or self.max_length > 512:
             raise ConfigError(f"model.max_length must be between 16 and 512, got {self.max_length}")
-        if not 0.2 <= self.predict_core_share <= 1:
-            raise ConfigError(f"model.predict_core_share must be between 0.2 and 1, got {self.predict_core_share}")
         if self.context < 0:
             raise ConfigError(f"model.context must be 0 or more, got {self.context}")
 
@@ -104,12 +105,15 @@ class TrainConfig:
     mixed_precision: str = field(default="auto", metadata={"help": "'auto' (bf16 on a GPU that has it), 'no', 'bf16' or 'fp16'"})
     max_minutes: float = field(default=0.0, metadata={"help": "stop training after this many minutes (0: no limit); the learning-rate schedule is fitted to end when the time does, and the best checkpoint is kept"})
     checkpoint_minutes: float = field(default=10.0, metadata={"help": "save a resumable checkpoint at least this often"})
-    eval_every_steps: int = field(default=0, metadata={"help": "also evaluate on dev every N steps (0: only after each epoch)"})
+    eval_every_epochs: int = field(default=1, metadata={"help": "evaluate on dev, keep the model if it is the best so far, and checkpoint every N epochs; the last epoch always"})
+    eval_every_steps: int = field(default=0, metadata={"help": "also evaluate on dev every N steps (0: only every eval_every_epochs epochs)"})
     log_every: int = field(default=20, metadata={"help": "log the loss every N steps"})
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError(f"train.epochs and train.batch_size must be 1 or more, got {self.epochs} and {self.batch_size}")
+        if self.eval_every_epochs < 1:
+            raise ConfigError(f"train.eval_every_epochs must be 1 or more, got {self.eval_every_epochs}")
         if self.lr <= 0 or self.head_lr <= 0:
             raise ConfigError(f"learning rates must be positive, got train.lr={self.lr}, train.head_lr={self.head_lr}")
         if not 0 <= self.attention_dropout < 1:
@@ -119,10 +123,37 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class DecodeConfig:
+    """How predictions are decoded (``heads.decode``); saved in the model folder, so a
+    folder fully describes its decoder. Folders saved before this section existed load
+    with these defaults, which are the values decoding had then."""
+
+    content_threshold: float = field(default=0.5, metadata={"help": "a content candidate is kept when its link probability exceeds this"})
+    content_fallback: float = field(default=0.2, metadata={"help": "when no content candidate passes content_threshold, the best one is kept if its probability is at least this; else the cue is dropped"})
+    repair: bool = field(default=True, metadata={"help": "BIO repair: widen spans to whole words, join a span to a following one of the same role (encoding.decode_spans)"})
+    # not cues ("said, adding" are two) and not sources ("Beyond South Asia, Lavrov and
+    # Araghchi"); PolNeAR dev figures in docs/model.md, "Decoding"
+    bridge_roles: tuple[str, ...] = field(default=("target", "content"), metadata={"help": "roles whose spans are joined over ',' and 'and' when repairing"})
+    merge_content: bool = field(default=True, metadata={"help": "join content pieces of one attribution not separated by its cue or source"})
+    core_share: float = field(default=0.9, metadata={"help": "share of a prediction window that is core (the rest is context); training uses 0.5"})
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.content_fallback <= self.content_threshold <= 1:
+            raise ConfigError(f"decode.content_fallback <= decode.content_threshold must hold within [0, 1], "
+                              f"got {self.content_fallback} and {self.content_threshold}")
+        if not 0.2 <= self.core_share <= 1:
+            raise ConfigError(f"decode.core_share must be between 0.2 and 1, got {self.core_share}")
+        unknown = [r for r in self.bridge_roles if r not in ROLES]
+        if unknown:
+            raise ConfigError(f"decode.bridge_roles: unknown role {unknown[0]!r}; roles: {', '.join(ROLES)}")
+
+
+@dataclass(frozen=True)
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: _plain(dataclasses.asdict(getattr(self, f.name))) for f in fields(self)}
@@ -175,12 +206,17 @@ def _section(cls, data: Mapping[str, Any], name: str):
     return cls(**kwargs)
 
 
-SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
+SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig, "decode": DecodeConfig}
+# keys that moved, so that older model folders and configs still load: old -> new
+MOVED = {("model", "predict_core_share"): ("decode", "core_share")}
 
 
 def config_from_dict(data: Mapping[str, Any] | None) -> Config:
     """Build and validate a :class:`Config` from nested mappings."""
-    data = dict(data or {})
+    data = {k: dict(v) if isinstance(v, Mapping) else v for k, v in (data or {}).items()}
+    for (old_s, old_k), (new_s, new_k) in MOVED.items():
+        if isinstance(data.get(old_s), dict) and old_k in data[old_s]:
+            data.setdefault(new_s, {}).setdefault(new_k, data[old_s].pop(old_k))
     for key in data:
         if key not in SECTIONS:
             raise ConfigError(f"unknown section {key!r}; valid sections: {', '.join(SECTIONS)}")

@@ -372,7 +372,7 @@ def write_brat(docs: Iterable[Document], folder: str | os.PathLike) -> int:
     return n
 
 
-_BRAT_CONF = """[entities]
+_BRAT_CONF = f"""[entities]
 Source
 Cue
 Content
@@ -385,8 +385,8 @@ Attribution\tSource:Source, Cue:Cue, Content+:Content, Target?:Target
 Attribution-no-source\tCue:Cue, Content+:Content, Target?:Target
 
 [attributes]
-Kind\tArg:<EVENT>, Value:statement|belief|accusation|denial|criticism|support|appeal|warning|promise
-Quote\tArg:<EVENT>, Value:direct|indirect|mixed
+Kind\tArg:<EVENT>, Value:{'|'.join(KINDS)}
+Quote\tArg:<EVENT>, Value:{'|'.join(QUOTES)}
 """
 
 

@@ -248,3 +248,17 @@ def char_span(enc: DocEncoding, a: int, b: int) -> Span:
     """The character span of tokens ``[a, b)``."""
     start, end = enc.offsets[a][0], enc.offsets[b - 1][1]
     return Span(start, end, enc.text[start:end])
+
+
+def round_trip(enc: DocEncoding, doc: Document, max_length: int) -> set[tuple[str, int, int]]:
+    """``(role, start, end)`` of every span that tagging ``doc``'s gold spans on its tokens
+    and decoding them back, window by window as training and prediction see them, gives
+    (for measuring what the label encoding loses)."""
+    tags = role_tags(enc, doc)
+    got: set[tuple[str, int, int]] = set()
+    for w in make_windows(enc, max_length):
+        for r, role in enumerate(ROLES):
+            for a, b in decode_spans(enc, tags[w.start : w.end, r], w.start, w.end, (w.core_start, w.core_end)):
+                s = char_span(enc, a, b)
+                got.add((role, s.start, s.end))
+    return got

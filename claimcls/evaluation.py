@@ -56,18 +56,6 @@ def _chars(att: Attribution) -> set[int]:
     return {i for s in att.content for i in range(s.start, s.end)}
 
 
-def _sentence_of(doc: Document, pos: int) -> int:
-    for i, s in enumerate(doc.sentences):
-        if s.start <= pos < s.end:
-            return i
-    return -1
-
-
-def _is_cross(doc: Document, att: Attribution) -> bool:
-    sents = {i for i, s in enumerate(doc.sentences) for _, sp in att.spans() if sp.start < s.end and s.start < sp.end}
-    return len(sents) > 1
-
-
 def match_attributions(gold: Sequence[Attribution], pred: Sequence[Attribution]) -> list[tuple[int, int]]:
     """One-to-one ``(gold index, pred index)`` matches under the whole-attribution rule."""
     cands = []
@@ -128,11 +116,11 @@ def score(gold: Sequence[Document], pred: Sequence[Document]) -> dict[str, Any]:
         n_pred += len(p.attributions)
         n_gold += len(g.attributions)
         for i, att in enumerate(g.attributions):
-            key = "cross_sentence" if _is_cross(g, att) else "in_sentence"
+            key = "cross_sentence" if len(g.sentences_touched(att)) > 1 else "in_sentence"
             split[key][2] += 1
             split[key][0] += any(i == a for a, _ in m)
         for j, att in enumerate(p.attributions):
-            key = "cross_sentence" if _is_cross(g, att) else "in_sentence"
+            key = "cross_sentence" if len(g.sentences_touched(att)) > 1 else "in_sentence"
             split[key][1] += 1
         for i, j in m:
             ga, pa = g.attributions[i], p.attributions[j]
@@ -141,8 +129,8 @@ def score(gold: Sequence[Document], pred: Sequence[Document]) -> dict[str, Any]:
             if ga.source is not None and ga.resolved_source and labelled:
                 resolved[1] += 1
                 resolved[0] += (pa.resolved_source or "").strip().lower() == ga.resolved_source.strip().lower()
-        gsent = {_sentence_of(g, a.cue.start) for a in g.attributions}
-        psent = {_sentence_of(g, a.cue.start) for a in p.attributions}
+        gsent = {g.sentence_index(a.cue.start) for a in g.attributions}
+        psent = {g.sentence_index(a.cue.start) for a in p.attributions}
         sent[0] += len(gsent & psent)
         sent[1] += len(psent)
         sent[2] += len(gsent)

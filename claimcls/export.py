@@ -3,8 +3,8 @@ native bf16.
 
 ``claimcls export --onnx --model DIR`` writes ``DIR/model.onnx`` (int8 weights) and
 ``DIR/onnx_check.json`` (its token-label agreement with the fp32 torch model).
-``claimcls.load(DIR, backend="onnx")`` then runs the encoder in ONNX Runtime; the small
-linking and kind heads stay in torch.
+``claimcls.load(DIR, backend="onnx")`` then runs the encoder in ONNX Runtime
+(``onnx_backend.py``); the small linking and kind heads stay in torch.
 """
 
 from __future__ import annotations
@@ -15,21 +15,24 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from .errors import ClaimclsError, ModelFolderError
+from .device import label_agreement
+from .inference import calibration_texts, load
+from .onnx_backend import ONNX_FILE, require_onnxruntime
 
 logger = logging.getLogger(__name__)
 
-ONNX_FILE = "model.onnx"
 
+class _EncoderGraph(torch.nn.Module):
+    """The part that is exported: encoder and tagger, three tensors in, two out."""
 
-def _require_onnxruntime():
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        raise ClaimclsError("the ONNX backend needs onnxruntime: pip install 'claimcls[onnx]'") from None
+    def __init__(self, module: torch.nn.Module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, input_ids, attention_mask, case_ids):
+        return self.module.encode(input_ids, attention_mask, case_ids)
 
 
 def export_onnx(model_dir: str | os.PathLike, quantize: bool = True, check_texts: list[str] | None = None,
@@ -41,18 +44,18 @@ def export_onnx(model_dir: str | os.PathLike, quantize: bool = True, check_texts
         quantize: int8 dynamic quantization of the weights (default) or plain fp32.
         per_channel: one int8 scale per output channel of each weight (default) rather than
             one per matrix.
-        check_texts: texts on which to compare labels with fp32 torch (default: 8 bundled
-            documents). The agreement is written to ``onnx_check.json``.
+        check_texts: texts on which to compare labels with fp32 torch (default: the shipped
+            calibration text). The agreement is written to ``onnx_check.json``.
 
     Returns:
         The path of the ONNX file.
     """
-    _require_onnxruntime()
-    from .inference import load
-
+    require_onnxruntime()
     model_dir = Path(model_dir)
-    model = load(model_dir, device="cpu")
-    module = model.module.float().eval()
+    model = load(model_dir, device="cpu", precision="fp32")
+    # eval() on the wrapper too: the exporter restores the mode it found, and a new module
+    # starts in training mode, which would leave dropout on in the model it wraps
+    module = _EncoderGraph(model.module.float()).eval()
     ids = torch.tensor([[model.tokenizer.cls_token_id, 1000, 2000, model.tokenizer.sep_token_id]] * 2)
     args = (ids, torch.ones_like(ids), torch.zeros_like(ids))
     out = model_dir / ONNX_FILE
@@ -74,40 +77,12 @@ def export_onnx(model_dir: str | os.PathLike, quantize: bool = True, check_texts
         else:
             out.write_bytes(raw.read_bytes())
     if check_texts is None:
-        from .corpus import read_corpus
-
-        check_texts = [d.text for d in read_corpus("bundled")[:8]]
+        check_texts = calibration_texts()
     ref = model.token_labels(check_texts)
     onnx_model = load(model_dir, device="cpu", backend="onnx")
-    got = onnx_model.token_labels(check_texts)
-    same = sum(int((a == b).sum()) for a, b in zip(ref, got))
-    agreement = same / max(sum(a.size for a in ref), 1)
+    agreement = label_agreement(ref, onnx_model.token_labels(check_texts))
     (model_dir / "onnx_check.json").write_text(json.dumps({"quantized": quantize, "token_label_agreement_with_fp32": agreement,
                                                            "texts": len(check_texts)}, indent=2) + "\n")
     if agreement < 0.99:
         logger.warning("the ONNX model agrees with fp32 torch on only %.2f%% of token labels", 100 * agreement)
     return out
-
-
-class OnnxEncoder:
-    """Runs the exported encoder + tagger in ONNX Runtime; returns torch tensors."""
-
-    def __init__(self, model_dir: str | os.PathLike, threads: int | None = None):
-        _require_onnxruntime()
-        import onnxruntime as ort
-
-        path = Path(model_dir) / ONNX_FILE
-        if not path.is_file():
-            raise ModelFolderError(f"{path} is missing; create it with: claimcls export --onnx --model {model_dir}")
-        opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-
-    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, case_ids: torch.Tensor):
-        hidden, logits = self.session.run(None, {
-            "input_ids": input_ids.numpy().astype(np.int64),
-            "attention_mask": attention_mask.numpy().astype(np.int64),
-            "case_ids": case_ids.numpy().astype(np.int64),
-        })
-        return torch.from_numpy(hidden), torch.from_numpy(logits)

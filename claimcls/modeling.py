@@ -13,30 +13,54 @@
   can come in several pieces.
 - **Kind**: a classifier over the cue's span representation.
 
-This module does no file I/O beyond :meth:`ClaimModel.save_weights` / loading, and never
-trains (see ``training.py``).
+What the heads' inputs and outputs mean, the loss and the decoding are in ``heads.py``.
+This module reads pretrained encoders (:func:`build_encoder`) and never trains (see
+``training.py``) or writes files (see ``folder.py``).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
 import torch
 from torch import nn
 
-from .config import ModelConfig
+from . import heads
+from .config import ModelConfig, default_encoder_path
 from .encoding import N_CASE
+from .errors import ModelFolderError
+from .heads import END, LINK_ROLES, ROW, START
 from .schema import KINDS, ROLES
 
-LINK_ROLES = ("source", "content", "target")
-N_DIST = 24
+EXACT_DIST = 4  # token distances below this get a bucket each, longer ones a log2 bucket
+N_DIST = 24  # distance buckets: half for candidates before the cue, half for those after
+DIST_DIM = 32
 MAX_SENT_DIST = 3  # sentences between a cue and a candidate, clamped to ±3
+SENT_DIST_DIM = 16
 
 
 def distance_bucket(delta: torch.Tensor) -> torch.Tensor:
-    """Bucket signed token distances: exact up to ±4, then log-spaced, 24 buckets."""
+    """Bucket signed token distances: exact up to ±4, then log-spaced, :data:`N_DIST` buckets."""
+    half = N_DIST // 2
     sign = (delta >= 0).long()
     mag = delta.abs().float()
-    bucket = torch.where(mag < 4, mag, 4 + torch.log2(mag.clamp(min=1) / 4).floor() * 1.0).clamp(max=11).long()
-    return sign * 12 + bucket
+    log = EXACT_DIST + torch.log2(mag.clamp(min=1) / EXACT_DIST).floor() * 1.0
+    bucket = torch.where(mag < EXACT_DIST, mag, log).clamp(max=half - 1).long()
+    return sign * half + bucket
+
+
+@dataclass
+class ClaimOutput:
+    """What :meth:`ClaimModel.forward` returns: hidden states ``(B, T, H)`` and tag logits
+    ``(B, T, roles, 3)`` always; with labels, the weighted loss and its parts."""
+
+    hidden: torch.Tensor
+    tag_logits: torch.Tensor
+    loss: torch.Tensor | None = None
+    loss_parts: dict[str, float] = field(default_factory=dict)
 
 
 class ClaimModel(nn.Module):
@@ -53,10 +77,11 @@ class ClaimModel(nn.Module):
         self.tagger = nn.Linear(hidden, len(ROLES) * 3)
         d = config.span_dim
         self.span_proj = nn.Sequential(nn.Linear(3 * hidden, d), nn.GELU(), nn.LayerNorm(d))
-        self.dist_embedding = nn.Embedding(N_DIST, 32)
-        self.sent_dist_embedding = nn.Embedding(2 * MAX_SENT_DIST + 1, 16)
+        self.dist_embedding = nn.Embedding(N_DIST, DIST_DIM)
+        self.sent_dist_embedding = nn.Embedding(2 * MAX_SENT_DIST + 1, SENT_DIST_DIM)
+        # cue, candidate and their product, then the two distances
         self.linker = nn.Sequential(
-            nn.Linear(3 * d + 48, d), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(d, len(LINK_ROLES))
+            nn.Linear(3 * d + DIST_DIM + SENT_DIST_DIM, d), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(d, len(LINK_ROLES))
         )
         self.kind_head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(d, len(KINDS)))
         # the score of "no source" / "no target" for a cue, competing with its candidates
@@ -81,7 +106,7 @@ class ClaimModel(nn.Module):
         ``csum``: :meth:`span_sums` of ``hidden`` when several calls share it."""
         if spans.numel() == 0:
             return hidden.new_zeros((0, self.config.span_dim))
-        b, a, e = spans[:, 0], spans[:, 1], spans[:, 2]
+        b, a, e = spans[:, ROW], spans[:, START], spans[:, END]
         if csum is None:
             csum = self.span_sums(hidden)
         mean = (csum[b, e] - csum[b, a]) / (e - a).clamp(min=1).unsqueeze(-1).float()
@@ -91,19 +116,58 @@ class ClaimModel(nn.Module):
     def link_logits(self, cue_repr: torch.Tensor, cand_repr: torch.Tensor, delta: torch.Tensor, roles: torch.Tensor,
                     sent_delta: torch.Tensor) -> torch.Tensor:
         """One logit per pair: cue ``i`` with candidate ``j`` of role ``roles`` (index into
-        :data:`LINK_ROLES`); ``delta`` = candidate start minus cue start in tokens,
-        ``sent_delta`` the same in sentences."""
+        :data:`~claimcls.heads.LINK_ROLES`); ``delta`` = candidate start minus cue start in
+        tokens, ``sent_delta`` the same in sentences (:func:`~claimcls.heads.pair_features`)."""
         sent = self.sent_dist_embedding(sent_delta.clamp(-MAX_SENT_DIST, MAX_SENT_DIST) + MAX_SENT_DIST)
         feats = torch.cat([cue_repr, cand_repr, cue_repr * cand_repr, self.dist_embedding(distance_bucket(delta)), sent], dim=-1)
         out = self.linker(feats)
         return out.gather(1, roles.unsqueeze(1)).squeeze(1)
 
     def null_logits(self, cue_repr: torch.Tensor) -> torch.Tensor:
-        """Per cue, the logit of having no span of each link role ``(N, 3)``."""
+        """Per cue, the logit of having no span of each link role ``(N, len(LINK_ROLES))``."""
         return self.null_head(cue_repr)
 
     def kind_logits(self, cue_repr: torch.Tensor) -> torch.Tensor:
         return self.kind_head(cue_repr)
 
-    def forward(self, input_ids, attention_mask, case_ids):  # used by ONNX export and the trainer
-        return self.encode(input_ids, attention_mask, case_ids)
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, case_ids: torch.Tensor,
+                sent_ids: torch.Tensor | None = None, labels: Mapping[str, torch.Tensor] | None = None,
+                loss_weights: Mapping[str, float] | None = None) -> ClaimOutput:
+        """Encode and tag a collated batch; with ``labels`` (the gold ``tags``, ``cues``,
+        ``kinds``, ``cands`` and ``links`` of :func:`~claimcls.batching.collate`) also the
+        loss (:func:`~claimcls.heads.loss`), weighted by ``loss_weights`` ``{"link", "kind"}``
+        (1 each when omitted).
+        Prediction goes on from the output with :func:`~claimcls.heads.decode`."""
+        hidden, tag_logits = self.encode(input_ids, attention_mask, case_ids)
+        if labels is None:
+            return ClaimOutput(hidden, tag_logits)
+        if sent_ids is None:
+            raise ValueError("forward with labels needs sent_ids (the sentence of each token) for the link features")
+        loss, parts = heads.loss(self, hidden, tag_logits, labels, sent_ids, loss_weights or {"link": 1.0, "kind": 1.0})
+        return ClaimOutput(hidden, tag_logits, loss, parts)
+
+
+def build_encoder(name: str):
+    """An encoder and its tokenizer for a new model: ``default``, ``tiny``, a folder or a hub name."""
+    from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
+
+    if name == "tiny":  # random, small, for tests: the default tokenizer with a 2-layer encoder
+        tokenizer = AutoTokenizer.from_pretrained(default_encoder_path(), local_files_only=True)
+        cfg = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                         intermediate_size=128, max_position_embeddings=512)
+        return BertModel(cfg, add_pooling_layer=False), tokenizer
+    path = default_encoder_path() if name == "default" else name
+    local = Path(path).is_dir()  # a local folder never asks the hub (which would retry for ~50 s offline)
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local)
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelFolderError(f"encoder {name!r} has no fast tokenizer; claimcls needs character offsets from a fast tokenizer")
+    kwargs = {"add_pooling_layer": False} if _is_bert(path) else {}
+    return AutoModel.from_pretrained(path, local_files_only=local, **kwargs), tokenizer
+
+
+def _is_bert(path: str) -> bool:
+    try:
+        with open(Path(path) / "config.json") as f:
+            return json.load(f).get("model_type") == "bert"
+    except OSError:
+        return False

@@ -78,18 +78,11 @@ CSV_FIELDS = ["id", "sentence", "source", "cue", "content", "target", "kind", "q
               "source_start", "source_end", "cue_start", "cue_end", "content_spans", "target_start", "target_end"]
 
 
-def _sentence_index(doc: Document, pos: int) -> int:
-    for i, s in enumerate(doc.sentences):
-        if s.start <= pos < s.end:
-            return i
-    return -1
-
-
 def csv_rows(doc: Document) -> list[list]:
     rows = []
     for a in doc.attributions:
         rows.append([
-            doc.id, _sentence_index(doc, a.cue.start), a.source.text if a.source else "", a.cue.text,
+            doc.id, doc.sentence_index(a.cue.start), a.source.text if a.source else "", a.cue.text,
             " … ".join(s.text for s in a.content), a.target.text if a.target else "", a.kind, a.quote,
             a.resolved_source or "", a.score if a.score is not None else "",
             a.source.start if a.source else "", a.source.end if a.source else "", a.cue.start, a.cue.end,
@@ -104,7 +97,7 @@ def format_table(doc: Document) -> str:
     lines = [f"== {doc.id}"]
     by_sent: dict[int, list] = {}
     for a in doc.attributions:
-        by_sent.setdefault(_sentence_index(doc, a.cue.start), []).append(a)
+        by_sent.setdefault(doc.sentence_index(a.cue.start), []).append(a)
     if not by_sent:
         lines.append("   (no attributions)")
     for i in sorted(by_sent):

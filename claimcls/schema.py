@@ -140,6 +140,18 @@ class Document:
     sentences: tuple[Sentence, ...] = ()
     attributions: tuple[Attribution, ...] = field(default=())
 
+    def sentence_index(self, pos: int) -> int:
+        """The index of the sentence holding character ``pos``; -1 when none does."""
+        for i, s in enumerate(self.sentences):
+            if s.start <= pos < s.end:
+                return i
+        return -1
+
+    def sentences_touched(self, att: Attribution) -> set[int]:
+        """The indices of the sentences that any of ``att``'s spans overlaps (an attribution
+        is cross-sentence when there are several)."""
+        return {i for i, s in enumerate(self.sentences) for _, sp in att.spans() if sp.start < s.end and s.start < sp.end}
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -49,11 +49,11 @@ def corpus_stats(docs: Sequence[Document]) -> dict[str, Any]:
                 n_pronoun += att.source.text.lower() in _PRONOUNS
                 n_after += att.source.start > att.cue.start
             spans = [sp for _, sp in att.spans()]
-            sents = {i for i, s in enumerate(doc.sentences) for sp in spans if sp.start < s.end and s.start < sp.end}
-            n_cross += len(sents) > 1
+            n_cross += len(doc.sentences_touched(att)) > 1
             lo, hi = min(sp.start for sp in spans), max(sp.end for sp in spans)
             n_para += "\n" in doc.text[lo:hi]
-            with_att.update(i for i, s in enumerate(doc.sentences) if s.start <= att.cue.start < s.end)
+            if doc.sentence_index(att.cue.start) >= 0:
+                with_att.add(doc.sentence_index(att.cue.start))
         n_empty += len(doc.sentences) - len(with_att)
     top20 = sum(c for _, c in cues.most_common(20))
     return {

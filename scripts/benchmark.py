@@ -54,7 +54,7 @@ def pipeline_model(model_dir: str, out_dir: Path) -> str:
     import claimcls
     from claimcls.schema import ROLES
 
-    model = claimcls.load(model_dir, device="cpu")
+    model = claimcls.load(model_dir, device="cpu", precision="fp32")  # the weights are copied as they are
     labels = ["O"] + [f"{p}-{r.upper()}" for r in ROLES for p in ("B", "I")]
     cfg = model.module.encoder.config.__class__.from_dict(model.module.encoder.config.to_dict())
     cfg.num_labels = len(labels)
@@ -174,13 +174,14 @@ def main() -> None:
             print(f"{b:<22} {results[-1]['sentences_per_second']:>8.1f} sentences/s", file=sys.stderr)
         ref_path = tmp / "claimcls-fp32.npz"
         if ref_path.is_file():
+            from claimcls.device import label_agreement
+
             ref = np.load(ref_path)
             for r in results:
                 path = tmp / f"{r['backend']}.npz"
                 if path.is_file():
                     got = np.load(path)
-                    same = sum(int((ref[k] == got[k]).sum()) for k in ref.files)
-                    r["token_label_agreement_with_fp32"] = same / sum(ref[k].size for k in ref.files)
+                    r["token_label_agreement_with_fp32"] = label_agreement([ref[k] for k in ref.files], [got[k] for k in ref.files])
     base = {r["backend"]: r["sentences_per_second"] for r in results}
     print(f"\n{'backend':<22}{'precision':>10}{'sent/s':>10}{'× pipe':>9}{'× pipe32':>10}{'peak MB':>10}{'agree':>9}")
     for r in results:

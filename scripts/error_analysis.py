@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         from claimcls import load
         from claimcls.corpus import write_corpus
 
-        pred = load(args.model).predict([d.text for d in gold])
+        pred = load(args.model, precision="fp32").predict([d.text for d in gold])
         pred = [type(p)(g.id, p.text, p.sentences, p.attributions) for g, p in zip(gold, pred)]
         if args.save_pred:
             write_corpus(pred, args.save_pred)

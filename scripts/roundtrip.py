@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from claimcls.config import default_encoder_path  # noqa: E402
 from claimcls.corpus import read_corpus  # noqa: E402
-from claimcls.encoding import char_span, decode_spans, encode_document, make_windows, role_tags  # noqa: E402
+from claimcls.encoding import encode_document, round_trip  # noqa: E402
 from claimcls.schema import ROLES  # noqa: E402
 
 
@@ -37,13 +37,7 @@ def main() -> None:
     examples: dict[str, str] = {}
     for i, doc in enumerate(docs):
         enc = encode_document(tok, doc, i)
-        tags = role_tags(enc, doc)
-        recovered: set[tuple[str, int, int]] = set()
-        for w in make_windows(enc, args.max_length):
-            for r, role in enumerate(ROLES):
-                for a, b in decode_spans(enc, tags[w.start : w.end, r], w.start, w.end, (w.core_start, w.core_end)):
-                    s = char_span(enc, a, b)
-                    recovered.add((role, s.start, s.end))
+        recovered = round_trip(enc, doc, args.max_length)
         gold = {(role, s.start, s.end): s for att in doc.attributions for role, s in att.spans()}
         for (role, start, end), span in gold.items():
             total[role] += 1

@@ -68,7 +68,7 @@ def overfit(tmp_path_factory):
     out = tmp_path_factory.mktemp("overfit")
     cfg = load_config(ROOT / "configs" / "tiny.yaml", {
         "data.bundled": "false", "data.train_files": str(FIXTURES / "tiny.jsonl"), "data.dev_files": str(FIXTURES / "tiny.jsonl"),
-        "train.epochs": "300", "train.batch_size": "3", "train.lr": "5e-3", "train.head_lr": "5e-3", "train.warmup_ratio": "0",
+        "train.epochs": "300", "train.eval_every_epochs": "300", "train.batch_size": "3", "train.lr": "5e-3", "train.head_lr": "5e-3", "train.warmup_ratio": "0",
         "model.dropout": "0", "train.mixed_precision": "no", "model.max_length": "64",
     })
     return train(cfg, out), out

@@ -102,6 +102,7 @@ def test_checker_accepts_justified_flags_and_rejects_unknown_ones(tmp_path):
         _check(tmp_path, YAML.replace("        kind: denial\n", "        kind: denial\n        checked: {typo: why}\n"))
 
 
+@pytest.mark.slow  # builds and checks the whole corpus in two processes: 1-2 minutes on 2 cores
 def test_bundled_sources_build_and_check_clean(tmp_path):
     """Every corpus/*.yaml builds, has no unjustified flag, and equals the shipped JSONL."""
     sources = sorted(str(p) for p in (ROOT / "corpus").glob("part_*.yaml"))
@@ -165,6 +166,7 @@ def test_polnear_fraction_is_checked():
 
 
 @pytest.mark.polnear
+@pytest.mark.slow  # reads PolNeAR train three times: about a minute on 2 cores
 def test_polnear_fraction_draws_a_fixed_share(polnear):
     from claimcls.training import load_corpora
 

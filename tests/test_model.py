@@ -25,12 +25,31 @@ def test_tiny_model_overfits_and_reproduces_after_reload(overfit):
     assert [_key(p) for p in pred] == [_key(g) for g in gold]
     resolved = [a.resolved_source for a in pred[0].attributions]
     assert resolved == ["Lena Ortiz", "Lena Ortiz"]  # "she" resolved to the named mayor
-    again = claimcls.load(out, device="cpu").predict([d.text for d in gold])
+    again = claimcls.load(out, device="cpu", precision="fp32").predict([d.text for d in gold])
     assert [p.to_dict() for p in again] == [p.to_dict() for p in pred]
     for name in ("config.json", "model.safetensors", "encoder/config.json", "metrics.json", "training.json"):
         assert (out / name).is_file(), name
     meta = json.loads((out / "config.json").read_text())
     assert meta["claimcls_version"] == claimcls.__version__ and meta["labels"]["kinds"][0] == "statement"
+    for doc in pred:
+        for att in doc.attributions:
+            for _, span in att.spans():
+                assert doc.text[span.start : span.end] == span.text
+
+
+@pytest.mark.slow
+def test_the_saved_decoder_config_decides_the_output(overfit, tmp_path):
+    model, out = overfit
+    texts = [d.text for d in claimcls.read_corpus(FIXTURES / "tiny.jsonl")]
+    assert any(d.attributions for d in model.predict(texts))
+    folder = tmp_path / "strict"
+    shutil.copytree(out, folder)
+    meta = json.loads((folder / "config.json").read_text())
+    meta["config"]["decode"].update(content_threshold=1.0, content_fallback=1.0)  # no content can pass
+    (folder / "config.json").write_text(json.dumps(meta))
+    strict = claimcls.load(folder, device="cpu", precision="fp32")
+    assert strict.decode.content_threshold == 1.0
+    assert not any(d.attributions for d in strict.predict(texts))
 
 
 def _without_scores(doc):
@@ -71,21 +90,21 @@ def test_learning_rate_schedule_fitted_to_the_time_budget():
 
 
 def test_training_stops_where_the_fitted_schedule_ends():
-    from claimcls.training import TimedSchedule, _fit_to_time
+    from claimcls.schedule import Pace, TimedSchedule, fit_to_time
+    from claimcls.training import TrainerState
 
-    s, state = TimedSchedule(warmup=0, total=1000), {"global_step": 0}
-    pace = {"step": None, "time": None, "eval_seconds": 0.0}
-    assert not _fit_to_time(s, state, pace, 100.0)  # starts the clock
-    pace["time"] -= 40.0  # as if the next 20 steps took 40 s
-    state["global_step"] = 20
-    assert not _fit_to_time(s, state, pace, 61.0)  # 2 s a step and 61 s left: 30 more steps
-    assert s.horizon == state["horizon"] == 50
-    state["global_step"] = 50
-    assert _fit_to_time(s, state, pace, 1.0)
+    s, state, pace = TimedSchedule(warmup=0, total=1000), TrainerState(), Pace(eval_seconds=0.0)
+    assert not fit_to_time(s, state, pace, 100.0)  # starts the clock
+    pace.time -= 40.0  # as if the next 20 steps took 40 s
+    state.global_step = 20
+    assert not fit_to_time(s, state, pace, 61.0)  # 2 s a step and 61 s left: 30 more steps
+    assert s.horizon == state.horizon == 50
+    state.global_step = 50
+    assert fit_to_time(s, state, pace, 1.0)
 
 
 def test_attention_dropout_is_set_without_touching_other_dropout():
-    from claimcls.inference import build_encoder
+    from claimcls.modeling import build_encoder
     from claimcls.training import set_attention_dropout
 
     encoder, _ = build_encoder("tiny")
@@ -102,13 +121,6 @@ def test_predict_rejects_a_bare_string_and_bad_items(tiny_model):
         list(tiny_model.predict_stream([{"id": "x"}]))
     with pytest.raises(TypeError, match=r"input 0: expected a str or a mapping"):
         list(tiny_model.predict_stream([42]))
-
-
-def test_output_offsets_index_the_input(tiny_model, bundled):
-    for doc in tiny_model.predict([d.text for d in bundled[:4]]):
-        for att in doc.attributions:
-            for _, span in att.spans():
-                assert doc.text[span.start : span.end] == span.text
 
 
 @pytest.mark.parametrize("damage, message", [
@@ -134,13 +146,35 @@ def test_missing_model_folder(tmp_path):
         claimcls.load(tmp_path / "nope")
 
 
-def test_reduced_precision_agrees_with_fp32(tiny_model_dir, bundled):
-    model = claimcls.load(tiny_model_dir, device="cpu")
+def test_auto_precision_keeps_bf16_only_where_it_agrees_with_fp32(tiny_model_dir, bundled, monkeypatch):
+    import claimcls.device
+
+    model = claimcls.load(tiny_model_dir, device="cpu", precision="fp32")
     texts = [d.text for d in bundled[:4]]
-    assert model.agreement(texts, "bf16") >= 0.99
-    assert model.set_precision("auto", texts) in ("bf16", "fp32")
+    assert model.agreement(texts, "bf16") >= 0.99 and model.precision == "fp32"  # the check leaves fp32 in place
+    monkeypatch.setattr(claimcls.device, "cpu_has_native_bf16", lambda: True)
+    assert model.set_precision("auto", texts) == "bf16" and model.precision == "bf16"
+    monkeypatch.setattr(model, "agreement", lambda texts, precision: 0.98)
+    assert model.set_precision("auto", texts) == "fp32" and model.precision == "fp32"
+    monkeypatch.setattr(claimcls.device, "cpu_has_native_bf16", lambda: False)
+    assert model.set_precision("auto", texts) == "fp32"
+    assert model.set_precision("bf16") == "bf16"  # asked for, not checked
     with pytest.raises(ValueError, match="fp16 needs a CUDA device"):
         model.set_precision("fp16")
+    with pytest.raises(ValueError, match="precision must be auto, fp32, bf16, fp16, got 'int4'"):
+        model.set_precision("int4")
+
+
+def test_python_and_the_command_line_share_one_default_precision():
+    import inspect
+
+    from claimcls.cli import build_parser
+    from claimcls.config import DEFAULT_PRECISION
+
+    assert inspect.signature(claimcls.load).parameters["precision"].default == DEFAULT_PRECISION == "auto"
+    for command in ("predict", "evaluate"):
+        args = build_parser().parse_args([command, "--model", "m"] + (["--data", "d"] if command == "evaluate" else []))
+        assert args.precision == DEFAULT_PRECISION
 
 
 def test_onnx_backend_agrees_with_torch(tiny_model_dir, tmp_path, bundled):
@@ -155,9 +189,14 @@ def test_onnx_backend_agrees_with_torch(tiny_model_dir, tmp_path, bundled):
     export_onnx(folder, quantize=False, check_texts=texts)
     check = json.loads((folder / "onnx_check.json").read_text())
     assert check["token_label_agreement_with_fp32"] >= 0.999
-    torch_docs = claimcls.load(folder, device="cpu").predict(texts)
+    torch_docs = claimcls.load(folder, device="cpu", precision="fp32").predict(texts)
     onnx_docs = claimcls.load(folder, backend="onnx").predict(texts)
     same = sum(_key(a) == _key(b) for a, b in zip(torch_docs, onnx_docs))
     assert same >= len(texts) - 1
     export_onnx(folder, quantize=True, check_texts=texts)  # int8: agreement is measured and recorded
-    assert 0 <= json.loads((folder / "onnx_check.json").read_text())["token_label_agreement_with_fp32"] <= 1
+    from claimcls.device import label_agreement
+
+    recorded = json.loads((folder / "onnx_check.json").read_text())
+    measured = label_agreement(claimcls.load(folder, device="cpu", precision="fp32").token_labels(texts),
+                               claimcls.load(folder, backend="onnx").token_labels(texts))
+    assert recorded["quantized"] is True and recorded["token_label_agreement_with_fp32"] == pytest.approx(measured)

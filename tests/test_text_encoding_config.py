@@ -4,9 +4,9 @@ import pytest
 
 import claimcls
 from claimcls.config import load_config
-from claimcls.encoding import case_features, char_span, decode_spans, encode_document, make_windows, role_tags
+from claimcls.encoding import case_features, decode_spans, encode_document, make_windows, round_trip
 from claimcls.errors import ConfigError
-from claimcls.schema import ROLES, Document
+from claimcls.schema import Document
 
 
 def test_sentences_keep_abbreviations_and_quotes_and_offsets():
@@ -26,14 +26,7 @@ def test_sentences_keep_abbreviations_and_quotes_and_offsets():
 def _roundtrip(tokenizer, docs, max_length=256):
     total = ok = 0
     for i, doc in enumerate(docs):
-        enc = encode_document(tokenizer, doc, i)
-        tags = role_tags(enc, doc)
-        got = set()
-        for w in make_windows(enc, max_length):
-            for r, role in enumerate(ROLES):
-                for a, b in decode_spans(enc, tags[w.start : w.end, r], w.start, w.end, (w.core_start, w.core_end)):
-                    s = char_span(enc, a, b)
-                    got.add((role, s.start, s.end))
+        got = round_trip(encode_document(tokenizer, doc, i), doc, max_length)
         spans = [(role, s.start, s.end) for att in doc.attributions for role, s in att.spans()]
         # one BIO tag per token and role cannot hold two overlapping spans of one role (a report
         # nested in a quote's content: the inner content cuts the outer one); both are left out
@@ -135,16 +128,16 @@ def test_decoding_repair_joins_words_and_lists_but_not_separate_cues(tokenizer):
 
 
 def test_content_pieces_join_unless_the_cue_or_source_lies_between():
-    from claimcls.inference import _merge_pieces
+    from claimcls.heads import merge_pieces
 
     # "The ministry said both ministers welcomed the agreement": content tagged as pieces
     # around a nested report (tokens 3-4 and 6-8) is one content
     cue, source = (2, 3), (0, 2)
-    assert _merge_pieces([(3, 4), (6, 8)], [cue, source]) == [(3, 8)]
+    assert merge_pieces([(3, 4), (6, 8)], [cue, source]) == [(3, 8)]
     # "Both incidents, according to Naqvi, involved suspects": the cue and the source sit
     # between the pieces, which stay apart
     cue, source = (3, 5), (5, 6)
-    assert _merge_pieces([(0, 2), (7, 10)], [cue, source]) == [(0, 2), (7, 10)]
-    assert _merge_pieces([(0, 2), (7, 10)], [(3, 5)]) == [(0, 2), (7, 10)]  # the cue alone is enough
-    assert _merge_pieces([(0, 2), (2, 4), (5, 6)], [(8, 9)]) == [(0, 6)]
-    assert _merge_pieces([], [(0, 1)]) == []
+    assert merge_pieces([(0, 2), (7, 10)], [cue, source]) == [(0, 2), (7, 10)]
+    assert merge_pieces([(0, 2), (7, 10)], [(3, 5)]) == [(0, 2), (7, 10)]  # the cue alone is enough
+    assert merge_pieces([(0, 2), (2, 4), (5, 6)], [(8, 9)]) == [(0, 6)]
+    assert merge_pieces([], [(0, 1)]) == []
