@@ -8,6 +8,7 @@ Dotted overrides (``--train.lr 3e-5``) are applied on top of the file.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import typing
 from dataclasses import dataclass, field, fields
@@ -107,6 +108,7 @@ class TrainConfig:
     checkpoint_minutes: float = field(default=10.0, metadata={"help": "save a resumable checkpoint at least this often"})
     eval_every_epochs: int = field(default=1, metadata={"help": "evaluate on dev, keep the model if it is the best so far, and checkpoint every N epochs; the last epoch always"})
     eval_every_steps: int = field(default=0, metadata={"help": "also evaluate on dev every N steps (0: only every eval_every_epochs epochs)"})
+    tune_cue_bias: tuple[float, ...] = field(default=(), metadata={"help": "after training, try these decode.cue_bias values on the first dev set and save the model with the best (empty: keep decode.cue_bias)"})
     log_every: int = field(default=20, metadata={"help": "log the loss every N steps"})
 
     def __post_init__(self) -> None:
@@ -116,6 +118,8 @@ class TrainConfig:
             raise ConfigError(f"train.eval_every_epochs must be 1 or more, got {self.eval_every_epochs}")
         if self.lr <= 0 or self.head_lr <= 0:
             raise ConfigError(f"learning rates must be positive, got train.lr={self.lr}, train.head_lr={self.head_lr}")
+        if not all(math.isfinite(b) and abs(b) <= 20 for b in self.tune_cue_bias):
+            raise ConfigError(f"train.tune_cue_bias values must be finite numbers between -20 and 20, got {list(self.tune_cue_bias)}")
         if not 0 <= self.attention_dropout < 1:
             raise ConfigError(f"train.attention_dropout must be in [0, 1), got {self.attention_dropout}")
         if self.mixed_precision not in ("auto", "no", "bf16", "fp16"):
@@ -136,8 +140,11 @@ class DecodeConfig:
     bridge_roles: tuple[str, ...] = field(default=("target", "content"), metadata={"help": "roles whose spans are joined over ',' and 'and' when repairing"})
     merge_content: bool = field(default=True, metadata={"help": "join content pieces of one attribution not separated by its cue or source"})
     core_share: float = field(default=0.9, metadata={"help": "share of a prediction window that is core (the rest is context); training uses 0.5"})
+    cue_bias: float = field(default=0.0, metadata={"help": "added to the cue tagger's B and I logits before decoding: below 0 keeps only surer cues, above 0 finds more (train.tune_cue_bias picks it on dev)"})
 
     def __post_init__(self) -> None:
+        if not math.isfinite(self.cue_bias) or abs(self.cue_bias) > 20:
+            raise ConfigError(f"decode.cue_bias must be a finite number between -20 and 20, got {self.cue_bias}")
         if not 0 <= self.content_fallback <= self.content_threshold <= 1:
             raise ConfigError(f"decode.content_fallback <= decode.content_threshold must hold within [0, 1], "
                               f"got {self.content_fallback} and {self.content_threshold}")
@@ -185,7 +192,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         if origin is tuple:
             if isinstance(value, str):
                 value = [v for v in value.split(",") if v]
-            return tuple(str(v) for v in value)
+            item = typing.get_args(tp)[0]
+            return tuple(_coerce(v, item, key) for v in value)
     except (TypeError, ValueError):
         pass
     else:

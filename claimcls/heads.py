@@ -158,7 +158,11 @@ def decode(batch: Sequence[Example], encs: Sequence[DocEncoding], tag_logits: to
         score: scores cues and candidates (:func:`scorer` for the network).
         config: thresholds and switches (saved in the model folder).
     """
-    probs = tag_logits.float().softmax(-1)
+    tag_logits = tag_logits.float()
+    if config.cue_bias:
+        tag_logits = tag_logits.clone()
+        tag_logits[..., ROLES.index("cue"), 1:] += config.cue_bias
+    probs = tag_logits.softmax(-1)
     tags = probs.argmax(-1).cpu().numpy()
     tag_p = probs.max(-1).values.cpu().numpy()
     cues, cands = _find_spans(batch, encs, tags, config)

@@ -316,7 +316,28 @@ class Trainer:
         if not stopped:
             shutil.rmtree(self.ckpt_dir, ignore_errors=True)
         # in fp32, as it was evaluated during training
-        return load(self.output_dir, device=self.accelerator.device, precision="fp32")
+        model = load(self.output_dir, device=self.accelerator.device, precision="fp32")
+        if self.config.train.tune_cue_bias and self.corpora.dev:
+            model = self._tune_cue_bias(model)
+        return model
+
+    def _tune_cue_bias(self, model: AttributionModel) -> AttributionModel:
+        """Decode the first dev set with each ``train.tune_cue_bias`` value and save the model
+        with the best whole-attribution F1 (on a tie, the value nearest 0)."""
+        name, docs = next(iter(self.corpora.dev.items()))
+        tried = {}
+        for bias in sorted(set(self.config.train.tune_cue_bias) | {model.decode.cue_bias}, key=abs):
+            model.decode = dataclasses.replace(model.decode, cue_bias=bias)
+            tried[bias] = evaluate(model, docs)
+            logger.info("decode.cue_bias %+.2f on %s: attribution F1 %.2f", bias, name, tried[bias]["attribution"]["f1"])
+        best = max(tried, key=lambda b: tried[b]["attribution"]["f1"])  # the first maximum: nearest 0
+        model.decode = dataclasses.replace(model.decode, cue_bias=best)
+        model.metrics = {**model.metrics, "dev": {name: tried[best]},
+                         "cue_bias": {"chosen": best, "tried": {str(b): m["attribution"]["f1"] for b, m in tried.items()}}}
+        path = self.output_dir / "training.json"
+        model.save(self.output_dir, training=json.loads(path.read_text()) if path.is_file() else None)
+        logger.info("decode.cue_bias %+.2f chosen on %s and saved to %s", best, name, self.output_dir)
+        return model
 
 
 def train(config: Config, output_dir: str | os.PathLike, *, resume: bool = False) -> AttributionModel | None:

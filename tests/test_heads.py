@@ -144,3 +144,13 @@ def test_folders_saved_before_the_decode_section_load_with_the_values_of_then(ti
 def test_decode_config_errors(values, message):
     with pytest.raises(ConfigError, match=message):
         config_from_dict({"decode": values})
+
+
+def test_cue_bias_moves_the_cue_tagger_threshold(window):
+    links = {"Ana Ruiz": 3.0, "the bridge would reopen": P60}
+    # the hand-built cue tokens have logits O 0, B or I 10: a bias under -10 makes them O
+    assert [a.cue.text for a in run(window, MARKS, links, DecodeConfig(cue_bias=-9.0))] == ["said"]
+    assert run(window, MARKS, links, DecodeConfig(cue_bias=-11.0)) == []
+    # other roles keep their spans: the content is still tagged, only the cue is gone
+    with pytest.raises(ConfigError, match="decode.cue_bias must be a finite number"):
+        DecodeConfig(cue_bias=float("nan"))
