@@ -102,8 +102,11 @@ def check_safetensors_file(path: str | os.PathLike) -> dict[str, Any]:
         if end != data:
             raise ValueError(f"its header describes {end} bytes of tensors but the file holds {data}: "
                              f"it is {'truncated' if end > data else 'longer than written'}")
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError, struct.error) as err:
-        msg = err.args[0] if isinstance(err, ValueError) and err.args and isinstance(err.args[0], str) else f"malformed header ({err})"
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ModelFolderError(f"{path}: not a complete safetensors file: its header is not valid JSON; "
+                               "copy the model folder again") from None
+    except (ValueError, KeyError, TypeError, struct.error) as err:
+        msg = err.args[0] if type(err) is ValueError else f"malformed header ({type(err).__name__}: {err})"
         raise ModelFolderError(f"{path}: not a complete safetensors file: {msg}; copy the model folder again") from None
     except OSError as err:
         raise ModelFolderError(f"{path}: cannot read it ({err.strerror})") from None

@@ -470,8 +470,11 @@ def run_predict(args) -> int:
     except ResumeMismatch:
         writer.discard()
         raise
-    except BaseException:
-        writer.close()  # OUTPUT untouched; OUTPUT.partial kept for --resume
+    except BaseException:  # OUTPUT untouched; OUTPUT.partial kept for --resume if it holds anything
+        if writer.written or writer.done:
+            writer.close()
+        else:
+            writer.discard()
         raise
     count, stopped = written
     total = writer.written + len(writer.done)
