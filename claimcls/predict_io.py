@@ -322,12 +322,12 @@ class Writer:
             return []
         if rows[0] != CSV_FIELDS:
             raise refuse(f"is not a claimcls CSV (its first row is {','.join(rows[0])[:40]!r})")
-        if any(len(r) != len(CSV_FIELDS) for r in rows):
-            raise refuse("has rows of the wrong width; it is not a claimcls CSV or was edited")
         if len(rows) == 1:
             return []
         # documents are written in order, so only the last one can be incomplete: redo it
         last = rows[-1][0]
+        if any(len(r) != len(CSV_FIELDS) for r in rows if r[0] != last):
+            raise refuse("has rows of the wrong width; it is not a claimcls CSV or was edited")
         keep = [r for r in rows if r[0] != last or r is rows[0]]
         with open(path, "w", encoding="utf-8", newline="") as f:
             csv.writer(f).writerows(keep)
