@@ -585,6 +585,8 @@ def read_corpus(
         raise CorpusError(f"{path}: no such file or folder")
     format = format or _guess_format(path)
     if format == "jsonl":
+        if split is not None:  # ignoring it would score or count the whole file as if it were the split
+            raise CorpusError(f"{path}: a JSONL file has no splits, got split={split!r}; drop --split or give a split's own file")
         return list(iter_jsonl(path))
     if format == "brat":
         return list(iter_brat(_resolve_brat_folder(path, split), annotator=annotator, on_invalid=on_invalid))
