@@ -42,20 +42,21 @@ def _pysbd_pieces(paragraph: str) -> list[str]:
 # the document's length. No paragraph of PolNeAR (longest 2,573 characters) or of the
 # bundled corpus comes near it, so their sentences are unchanged. docs/model.md has figures.
 MAX_BLOCK = 3_000
-# "said. The", "leave!\u201d He": a lower-case word of two letters or more ends (so not
+# "said. The", "in 2024. He", "leave!\u201d He": two lower-case letters or digits end (so not
 # "Dr." or "U.S."), closing quotes or brackets, space, and a capital or digit starts
-_BOUNDARY = re.compile(r"(?<=[a-z][a-z][.!?])[\"'\u201d\u2019)\]]*\s+(?=[\"\u201c\u2018(\[]?[A-Z0-9])")
+_BOUNDARY = re.compile(r"(?<=[a-z0-9][a-z0-9][.!?])[\"'\u201d\u2019)\]]*\s+(?=[\"\u201c\u2018(\[]?[A-Z0-9])")
 
 
 def _blocks(start: int, end: int, text: str) -> list[tuple[int, int]]:
     """``text[start:end]`` (a paragraph) cut into pieces of at most :data:`MAX_BLOCK`
-    characters: at the last sentence end in the second half of each piece, else at the last
-    space there, else (no space at all) at the limit."""
+    characters: at the last sentence end past the first tenth of each piece, else at the
+    last space in its second half, else (no space at all) at the limit. Each piece is at
+    least a tenth of the limit long, so the number of pieces is linear in the length."""
     out = []
     while end - start > MAX_BLOCK:
         lo, hi = start + MAX_BLOCK // 2, start + MAX_BLOCK
         cut = None
-        for m in _BOUNDARY.finditer(text, lo, hi):
+        for m in _BOUNDARY.finditer(text, start + MAX_BLOCK // 10, hi):
             cut = m.end()
         if cut is None:
             cut = next((i + 1 for i in range(hi - 1, lo - 1, -1) if text[i].isspace()), hi)

@@ -61,13 +61,15 @@ def case_texts(name: str) -> list[str]:
     if name == "document_10mb":  # news-like sentences in paragraphs of ~1,000 characters
         text = _sentences(10_000_000, 3)
         return ["\n".join(text[i : i + 1000] for i in range(0, len(text), 1000))]
+    if name == "single_line_2mb":  # news-like sentences, 2 MB, no line break
+        return [_sentences(2_000_000, 4)]
     if name == "docs_50k_tiny":
         return [f"Officials said {i} roads reopened." for i in range(50_000)]
     raise SystemExit(f"unknown case {name!r}")
 
 
 CASES = ["unpunct_20k", "unpunct_100k", "unpunct_200k", "unpunct_2000k", "long_sentence_1m", "sentences_one_line_10k",
-         "sentences_one_line_50k", "document_10mb", "docs_50k_tiny"]
+         "sentences_one_line_50k", "single_line_2mb", "document_10mb", "docs_50k_tiny"]
 
 
 def _load_splitter(path: str | None):
