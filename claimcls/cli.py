@@ -1,7 +1,8 @@
 """The ``claimcls`` command: train, evaluate, predict, export, stats.
 
-Errors in what the user gave (files, options, configs) print one line on stderr and exit
-with status 2, without a traceback.
+Errors in what the user gave (files, options, configs, model folders, corpora, texts) print
+one line on stderr and exit with status 2, without a traceback; status 1 means a bug. Each
+command checks its arguments, inputs, model folder and output location before any work.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from .errors import ClaimclsError
+from .errors import ClaimclsError, ConfigError, InputError
 
 logger = logging.getLogger("claimcls")
 
@@ -42,12 +44,83 @@ def _overrides(extra: list[str]) -> dict[str, str]:
     return out
 
 
+def _reject_duplicate_keys(path: str) -> None:
+    """PyYAML keeps the last of two equal keys without a word; a config with two
+    ``lr:`` lines is a mistake to point out, not to guess about."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(f"{path}:{key_node.start_mark.line + 1}: key {key!r} appears twice in its section; "
+                                  "keep one")
+            seen.add(key)
+        return loader.construct_mapping(node, deep)
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    try:
+        with open(path, encoding="utf-8") as f:
+            yaml.load(f, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        pass  # load_config names these
+
+
+def _check_train_output(output: Path, config, *, resume: bool, overwrite: bool) -> None:
+    """Before any work: the output can be written, and writing it loses nothing."""
+    from .predict_io import probe_writable
+
+    if output.exists() and not output.is_dir():
+        raise InputError(f"--output {output}: exists and is not a folder; a model is a folder: choose another path")
+    # (another process of an `accelerate launch` may be probing the same folder meanwhile)
+    held = [p for p in output.iterdir() if not p.name.startswith(".claimcls-probe-")] if output.is_dir() else []
+    if held and not (resume or overwrite):
+        what = "a trained model" if (output / "model.safetensors").exists() else "files"
+        raise InputError(f"--output {output}: the folder already holds {what}; pass --overwrite to replace it, "
+                         "--resume to continue its training, or choose another folder")
+    if resume:
+        ckpt = output / "checkpoint" / "trainer_state.json"
+        if not ckpt.is_file():
+            raise InputError(f"--resume: no checkpoint in {output / 'checkpoint'}; start without --resume")
+        saved = None
+        for name in ("training.json", "config.json"):
+            try:
+                data = json.loads((output / name).read_text(encoding="utf-8"))
+                saved = data.get("config", {}).get("model")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if isinstance(saved, dict):
+                break
+        if isinstance(saved, dict):
+            now = config.to_dict()["model"]
+            changed = [f"model.{k} was {saved[k]!r}, now {now.get(k)!r}" for k in saved if now.get(k) != saved[k]]
+            if changed:
+                raise ConfigError(f"--resume: the checkpoint in {output} was trained with another model config "
+                                  f"({'; '.join(changed)}); resume with the same settings, or train into a new --output")
+    try:  # last, as it creates the folder (training would)
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"--output {output}: cannot create the folder ({err.strerror}); choose another location") from None
+    probe_writable(output, f"--output {output}")
+
+
 def cmd_train(args, extra) -> int:
     from .config import load_config
     from .training import train
 
+    if args.config:
+        _reject_duplicate_keys(args.config)
     config = load_config(args.config, _overrides(extra))
     output = args.output or str(Path("models") / Path(args.config or "default").stem)
+    d = config.data
+    if not (d.bundled or d.polnear or d.train_files):  # training would stop on this only after building the encoder
+        raise ConfigError("no training data: data.bundled, data.polnear and data.train_files are all off; enable one "
+                          "(--data.bundled true) or list files with --data.train_files A.jsonl,B.jsonl")
+    _check_train_output(Path(output), config, resume=args.resume, overwrite=args.overwrite)
     model = train(config, output, resume=args.resume)
     if model is not None:
         print(f"model saved to {output}")
@@ -55,16 +128,24 @@ def cmd_train(args, extra) -> int:
 
 
 def cmd_evaluate(args, extra) -> int:
+    from .atomic import write_atomic
     from .corpus import read_corpus
-    from .evaluation import evaluate, format_metrics, write_metrics
+    from .evaluation import evaluate, format_metrics
+    from .folder_checks import check_model_folder
     from .inference import load
+    from .predict_io import check_output
 
-    model = load(args.model, device=args.device, precision=args.precision)
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size must be 1 or more, got {args.batch_size}")
+    check_output("json", args.output, False)
+    check_model_folder(args.model)
+    _check_device_only(args.device, args.precision)
     docs = read_corpus(args.data, split=args.split, on_invalid="skip" if args.skip_invalid else "raise")
+    model = load(args.model, device=args.device, precision=args.precision)
     metrics = evaluate(model, docs, batch_size=args.batch_size)
     print(format_metrics(metrics))
     if args.output:
-        write_metrics(metrics, args.output)
+        write_atomic(args.output, json.dumps(metrics, indent=2) + "\n")
         print(f"metrics written to {args.output}", file=sys.stderr)
     return 0
 
@@ -85,11 +166,23 @@ def cmd_predict(args, extra) -> int:
     return run_predict(args)
 
 
+def _check_device_only(device: str, precision: str = "fp32") -> None:
+    from types import SimpleNamespace
+
+    from .predict_io import _check_device
+
+    _check_device(SimpleNamespace(device=device, precision=precision, backend="torch"))
+
+
 def cmd_export(args, extra) -> int:
     from .export import export_onnx
+    from .folder_checks import check_model_folder
 
     if not args.onnx:
         raise ClaimclsError("say what to export: --onnx")
+    check_model_folder(args.model)
+    if not os.access(args.model, os.W_OK):
+        raise InputError(f"{args.model}: the model folder is not writable; model.onnx is written into it: copy the folder")
     path = export_onnx(args.model, quantize=not args.no_quantize)
     print(f"wrote {path}")
     return 0
@@ -108,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="YAML config (configs/*.yaml); omitted: the built-in defaults")
     p.add_argument("--output", help="model folder to write (default: models/CONFIG_NAME)")
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint after an interruption")
+    p.add_argument("--overwrite", action="store_true", help="replace the model already in OUTPUT (refused without it)")
     p.set_defaults(func=cmd_train, extra=True)
 
     p = sub.add_parser("evaluate", help="score a model on an annotated corpus")
@@ -135,9 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("jsonl", "csv", "brat", "table"), default="jsonl")
     p.add_argument("--batch-size", type=int, default=32, help="windows per forward pass")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    p.add_argument("--precision", default=DEFAULT_PRECISION, help="auto, fp32, bf16, fp16")
+    p.add_argument("--precision", default=DEFAULT_PRECISION, help="auto, fp32, bf16, fp16 (GPU only)")
     p.add_argument("--backend", default="torch", choices=("torch", "onnx"))
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run: skip documents already in --output")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run: skip documents already in --output "
+                   "(refused if --output was written from another input)")
+    p.add_argument("--skip-invalid", action="store_true", help="skip (and count) malformed input lines instead of stopping at the first")
+    p.add_argument("--input-format", choices=("auto", "jsonl", "text"), default="auto",
+                   help="auto: .jsonl/.ndjson/.json files (any case) and stdin starting with a JSON object are JSONL, the rest text")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=cmd_predict)
 
@@ -147,6 +245,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-quantize", action="store_true", help="keep fp32 weights in the ONNX file")
     p.set_defaults(func=cmd_export)
     return parser
+
+
+def _one_line(message: str) -> str:
+    """The promise is one line: line breaks inside a message (YAML's, a quoted text's) become spaces."""
+    import re
+
+    return re.sub(r"\s*[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+\s*", " ", message).strip()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -161,10 +266,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args, extra)
     except ClaimclsError as err:
-        print(f"claimcls {args.command}: error: {err}", file=sys.stderr)
+        print(f"claimcls {args.command}: error: {_one_line(str(err))}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
-        print(f"claimcls {args.command}: error: {err}", file=sys.stderr)
+    except OSError as err:  # the file system refused what the user asked for (no space, no permission...)
+        if isinstance(err, BrokenPipeError):
+            return 0
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"claimcls {args.command}: error: {_one_line(where + str(err.strerror or err))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"claimcls {args.command}: interrupted", file=sys.stderr)

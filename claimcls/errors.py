@@ -21,3 +21,8 @@ class ConfigError(ClaimclsError, ValueError):
 
 class ModelFolderError(ClaimclsError, ValueError):
     """A saved model folder is incomplete or inconsistent."""
+
+
+class InputError(ClaimclsError, ValueError):
+    """A text or input file given for prediction is malformed, or an output cannot be written
+    where it was asked for (names the file, line or document)."""

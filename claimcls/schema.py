@@ -7,6 +7,7 @@ the JSON shape is documented in the README and is stable.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -27,6 +28,30 @@ QUOTES: tuple[str, ...] = ("direct", "indirect", "mixed")
 
 ROLES: tuple[str, ...] = ("source", "cue", "content", "target")
 """The span roles of an attribution."""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_text(text: str, where: str) -> None:
+    """Raise ``ValueError`` (an :class:`~claimcls.errors.InputError`) if ``text`` holds a lone
+    UTF-16 surrogate (``"\\ud800"`` in JSON): it is not a character, cannot be written as
+    UTF-8, and the tokenizer rejects it."""
+    from .errors import InputError
+
+    m = _SURROGATE.search(text)
+    if m:
+        raise InputError(
+            f"{where}: the text holds a lone surrogate \\u{ord(m.group()):04x} at character {m.start()}, which is not "
+            "a Unicode character (a UTF-16 pair cut in half upstream); remove it or re-extract the text"
+        )
+
+
+def _int(value: Any, what: str) -> int:
+    """An offset: a JSON integer (10, or 10.0), never 10.7, a string or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise ValueError(f"{what} must be an integer character offset, got {value!r:.40}")
+    return int(value)
 
 
 def _require(data: Mapping[str, Any], key: str, what: str) -> Any:
@@ -51,7 +76,10 @@ class Span:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Span":
         what = f"a {cls.__name__.lower()}"
-        return cls(int(_require(data, "start", what)), int(_require(data, "end", what)), str(_require(data, "text", what)))
+        text = _require(data, "text", what)
+        if not isinstance(text, str):
+            raise TypeError(f"{what}'s text must be a string, got {text!r:.40}")
+        return cls(_int(_require(data, "start", what), f"{what}'s start"), _int(_require(data, "end", what), f"{what}'s end"), text)
 
     @classmethod
     def of(cls, text: str, start: int, end: int) -> "Span":
@@ -111,16 +139,23 @@ class Attribution:
         content = _require(data, "content", "an attribution")
         if not isinstance(content, list):
             raise TypeError(f"an attribution's 'content' must be a list of spans, got {content!r:.80}")
+        cue = Span.from_dict(_require(data, "cue", "an attribution"))
         source = data.get("source")
         target = data.get("target")
         score = data.get("score")
+        # written out in every claimcls document (null where a corpus has no kinds): a
+        # record without them is not defaulted to "statement"/"indirect" behind the user's back
+        kind = _require(data, "kind", "an attribution")
+        quote = _require(data, "quote", "an attribution")
+        if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+            raise TypeError(f"an attribution's score must be a number or null, got {score!r:.40}")
         return cls(
-            cue=Span.from_dict(_require(data, "cue", "an attribution")),
+            cue=cue,
             content=tuple(Span.from_dict(s) for s in content),
             source=Span.from_dict(source) if source is not None else None,
             target=Span.from_dict(target) if target is not None else None,
-            kind=str(data.get("kind", "statement")),
-            quote=str(data.get("quote", "indirect")),
+            kind=kind if kind is None else str(kind),
+            quote=str(quote),
             resolved_source=data.get("resolved_source"),
             score=float(score) if score is not None else None,
         )
@@ -166,9 +201,18 @@ class Document:
             raise TypeError(f"a document must be a JSON object, got {type(data).__name__}")
         sentences = data.get("sentences") or []
         attributions = data.get("attributions") or []
+        doc_id = _require(data, "id", "a document")
+        if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
+            raise TypeError(f"a document's id must be a string (or an integer), got {doc_id!r:.40}")
+        text = _require(data, "text", "a document")
+        if not isinstance(text, str):
+            raise TypeError(f"a document's text must be a string, got {type(text).__name__}")
+        for key, value in (("sentences", sentences), ("attributions", attributions)):
+            if not isinstance(value, list):
+                raise TypeError(f"a document's {key} must be a list, got {type(value).__name__}")
         return cls(
-            id=str(_require(data, "id", "a document")),
-            text=_require(data, "text", "a document"),
+            id=str(doc_id),
+            text=text,
             sentences=tuple(Sentence.from_dict(s) for s in sentences),
             attributions=tuple(Attribution.from_dict(a) for a in attributions),
         )
