@@ -44,32 +44,6 @@ def _overrides(extra: list[str]) -> dict[str, str]:
     return out
 
 
-def _reject_duplicate_keys(path: str) -> None:
-    """PyYAML keeps the last of two equal keys without a word; a config with two
-    ``lr:`` lines is a mistake to point out, not to guess about."""
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    def mapping(loader, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = loader.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise ConfigError(f"{path}:{key_node.start_mark.line + 1}: key {key!r} appears twice in its section; "
-                                  "keep one")
-            seen.add(key)
-        return loader.construct_mapping(node, deep)
-
-    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
-    try:
-        with open(path, encoding="utf-8") as f:
-            yaml.load(f, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
-    except (yaml.YAMLError, OSError, UnicodeDecodeError):
-        pass  # load_config names these
-
-
 def _check_train_output(output: Path, config, *, resume: bool, overwrite: bool) -> None:
     """Before any work: the output can be written, and writing it loses nothing."""
     from .predict_io import probe_writable
@@ -112,8 +86,6 @@ def cmd_train(args, extra) -> int:
     from .config import load_config
     from .training import train
 
-    if args.config:
-        _reject_duplicate_keys(args.config)
     config = load_config(args.config, _overrides(extra))
     output = args.output or str(Path("models") / Path(args.config or "default").stem)
     d = config.data

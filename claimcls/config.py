@@ -266,6 +266,20 @@ def config_from_dict(data: Mapping[str, Any] | None) -> Config:
     return Config(**{name: _section(cls, data.get(name) or {}, name) for name, cls in SECTIONS.items()})
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys without a word; a config with two ``lr:``
+    lines is a mistake to point out, not to guess about."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(f"{key_node.start_mark.line + 1}: key {key!r} appears twice in its section; keep one")
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def load_config(path: str | os.PathLike | None = None, overrides: Mapping[str, Any] | None = None) -> Config:
     """Read a YAML config and apply dotted overrides.
 
@@ -282,7 +296,9 @@ def load_config(path: str | os.PathLike | None = None, overrides: Mapping[str, A
         if not p.is_file():
             raise ConfigError(f"config file {str(p)!r} does not exist; see configs/ for examples")
         try:
-            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+            data = yaml.load(p.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}  # noqa: S506 - a SafeLoader
+        except ConfigError as err:
+            raise ConfigError(f"{p}:{err}") from None  # "FILE:LINE: ..."
         except yaml.YAMLError as err:
             raise ConfigError(f"{p}: not valid YAML: {err}") from None
         if not isinstance(data, dict):

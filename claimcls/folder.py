@@ -22,7 +22,9 @@ from typing import Any
 import torch
 
 from .config import Config, config_from_dict
+from .atomic import atomic_dir, write_atomic
 from .errors import ModelFolderError
+from .folder_checks import check_model_folder, check_safetensors_file, check_tokenizer, check_weights
 from .heads import LINK_ROLES
 from .modeling import ClaimModel
 from .schema import KINDS, ROLES
@@ -30,7 +32,6 @@ from .version import __version__
 
 FORMAT_VERSION = 1
 LABELS = {"roles": list(ROLES), "tags": ["O", "B", "I"], "kinds": list(KINDS), "link_roles": list(LINK_ROLES)}
-FILES = ("config.json", "model.safetensors", "encoder/config.json")
 
 
 @dataclass
@@ -47,12 +48,20 @@ class Folder:
 def write_folder(path: str | os.PathLike, module: ClaimModel, tokenizer, config: Config, encoder_name: str,
                  metrics: Mapping[str, Any], training: Mapping[str, Any] | None = None) -> Path:
     """Write a complete model folder (see the module docstring); returns its path."""
-    from safetensors.torch import save_file
-
     path = Path(path)
-    (path / "encoder").mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in module.state_dict().items()}
-    save_file(state, str(path / "model.safetensors"), metadata={"format": "pt"})
+    check_weights(state, path / "model.safetensors", saving=True)
+    # written aside and renamed into place: a failed save leaves the old folder whole
+    with atomic_dir(path, keep=("checkpoint",)) as tmp:
+        _write_files(tmp, state, module, tokenizer, config, encoder_name, metrics, training)
+    return path
+
+
+def _write_files(path: Path, state, module, tokenizer, config, encoder_name, metrics, training) -> None:
+    from safetensors.torch import save
+
+    (path / "encoder").mkdir(parents=True, exist_ok=True)
+    write_atomic(path / "model.safetensors", save(state, metadata={"format": "pt"}))
     module.encoder.config.save_pretrained(path / "encoder")
     tokenizer.save_pretrained(path / "encoder")
     meta = {
@@ -66,7 +75,6 @@ def write_folder(path: str | os.PathLike, module: ClaimModel, tokenizer, config:
     _write_json(path / "metrics.json", dict(metrics))
     if training is not None:
         _write_json(path / "training.json", dict(training))
-    return path
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -84,11 +92,8 @@ def read_folder(path: str | os.PathLike) -> Folder:
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     path = Path(path)
-    if not path.is_dir():
-        raise ModelFolderError(f"model folder {str(path)!r} does not exist; train one with scripts/train.py or pass the right path")
-    for name in FILES:
-        if not (path / name).is_file():
-            raise ModelFolderError(f"model folder {path} is incomplete: {name} is missing; save it again with model.save()")
+    check_model_folder(path, weights=False, tokenizer=False)
+    check_safetensors_file(path / "model.safetensors")
     try:
         meta = json.loads((path / "config.json").read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
@@ -102,6 +107,7 @@ def read_folder(path: str | os.PathLike) -> Folder:
     kwargs = {"add_pooling_layer": False} if enc_cfg.model_type == "bert" else {}
     module = ClaimModel(config.model, AutoModel.from_config(enc_cfg, **kwargs))
     state = load_file(str(path / "model.safetensors"))
+    check_weights(state, path / "model.safetensors")
     try:
         missing, unexpected = module.load_state_dict(state, strict=False)
     except RuntimeError as err:  # shapes differ
@@ -116,6 +122,7 @@ def read_folder(path: str | os.PathLike) -> Folder:
         tokenizer = AutoTokenizer.from_pretrained(path / "encoder", trust_remote_code=False, local_files_only=True)
     except (OSError, ValueError) as err:
         raise ModelFolderError(f"{path / 'encoder'}: the tokenizer cannot be loaded ({err}); save the model again") from None
+    check_tokenizer(tokenizer, enc_cfg, path / "encoder")
     metrics = {}
     if (path / "metrics.json").is_file():
         metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))

@@ -30,7 +30,7 @@ from .encoding import encode_document
 from .folder import read_folder, write_folder
 from .modeling import ClaimModel
 from .rules import resolve_source
-from .schema import Attribution, Document
+from .schema import Attribution, Document, check_text
 from .sentences import split_sentences
 
 logger = logging.getLogger(__name__)
@@ -152,6 +152,8 @@ class AttributionModel:
         tokenized in a thread."""
         if isinstance(items, (str, bytes)):
             raise TypeError("predict_stream expects an iterable of texts, got a single str")
+        if batch_size < 1 or chunk_size < 1:
+            raise ValueError(f"batch_size and chunk_size must be 1 or more, got {batch_size} and {chunk_size}")
         chunks = _chunked(items, chunk_size, chunk_chars)
         # sentence splitting and tokenization of the next chunk run in a thread while the
         # model works on this one (torch releases the GIL while it computes)
@@ -193,6 +195,7 @@ class AttributionModel:
         for doc_id, text in items:
             if not isinstance(text, str):
                 raise TypeError(f"document {doc_id!r}: text must be a str, got {type(text).__name__}")
+            check_text(text, f"document {doc_id!r}")
         (docs, encs), examples = self._examples([t for _, t in items])
         pad = self.tokenizer.pad_token_id
         batches = [(batch, collate(batch, pad)) for batch, _ in self._batches(examples, batch_size)]

@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader
 
 from .batching import LABEL_KEYS, Example, collate, training_examples
 from .config import Config
+from .errors import ConfigError
 from .corpus import bundled_split, read_corpus
 from .device import DTYPES, choose_precision
 from .evaluation import evaluate, format_metrics
@@ -78,7 +79,7 @@ def load_corpora(config: Config) -> Corpora:
     if d.nested_reports == "drop":
         train = [(without_nested_reports(doc), full) for doc, full in train]
     if not train:
-        raise ValueError("no training data: enable data.bundled or data.polnear, or list data.train_files")
+        raise ConfigError("no training data: enable data.bundled or data.polnear, or list data.train_files")
     return Corpora(train, dev)
 
 

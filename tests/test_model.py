@@ -125,7 +125,7 @@ def test_predict_rejects_a_bare_string_and_bad_items(tiny_model):
 
 @pytest.mark.parametrize("damage, message", [
     (lambda p: (p / "model.safetensors").unlink(), r"incomplete: model\.safetensors is missing"),
-    (lambda p: (p / "config.json").write_text("{not json"), r"config\.json is not valid JSON"),
+    (lambda p: (p / "config.json").write_text("{not json"), r"config\.json: not valid JSON"),
     (lambda p: (p / "config.json").write_text(json.dumps({**json.loads((p / "config.json").read_text()), "labels": {"kinds": ["x"]}})),
      r"its label maps .* differ from this claimcls's"),
     (lambda p: (p / "config.json").write_text(json.dumps({**json.loads((p / "config.json").read_text()), "format_version": 99})),
@@ -142,7 +142,7 @@ def test_broken_model_folders_get_clear_errors(tiny_model_dir, tmp_path, damage,
 
 
 def test_missing_model_folder(tmp_path):
-    with pytest.raises(ModelFolderError, match=r"does not exist; train one"):
+    with pytest.raises(ModelFolderError, match=r"does not exist or is not a folder; train one"):
         claimcls.load(tmp_path / "nope")
 
 
