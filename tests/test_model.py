@@ -200,3 +200,29 @@ def test_onnx_backend_agrees_with_torch(tiny_model_dir, tmp_path, bundled):
     measured = label_agreement(claimcls.load(folder, device="cpu", precision="fp32").token_labels(texts),
                                claimcls.load(folder, backend="onnx").token_labels(texts))
     assert recorded["quantized"] is True and recorded["token_label_agreement_with_fp32"] == pytest.approx(measured)
+
+
+def test_load_and_save_refuse_unsound_weights(tiny_model_dir, tmp_path):
+    import stat
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    broken = tmp_path / "nan"
+    shutil.copytree(tiny_model_dir, broken)
+    state = load_file(str(broken / "model.safetensors"))
+    name = next(k for k, v in state.items() if v.is_floating_point())
+    state[name][0] = float("nan")
+    save_file(state, str(broken / "model.safetensors"))
+    with pytest.raises(ModelFolderError, match=rf"model\.safetensors: tensor '{name}' holds \d+ NaN or infinite"):
+        claimcls.load(broken, device="cpu")
+
+    model = claimcls.load(tiny_model_dir, device="cpu", precision="fp32")
+    saved = model.save(tmp_path / "copy")
+    assert stat.S_IMODE((saved / "model.safetensors").stat().st_mode) == 0o644  # others can load a shared model
+    before = (saved / "model.safetensors").read_bytes()
+    with torch.no_grad():
+        next(model.module.parameters()).fill_(float("inf"))
+    with pytest.raises(ModelFolderError, match="refusing to save .* infinite values"):
+        model.save(saved)
+    assert (saved / "model.safetensors").read_bytes() == before  # the folder that was there is untouched
