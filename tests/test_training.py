@@ -20,3 +20,23 @@ def test_evaluation_every_n_epochs_and_always_after_the_last(tiny_model_dir, tmp
     assert TrainerState(**final) == trainer.state and trainer.state.epoch == 3
     assert trainer.state.global_step == trainer.schedule.total
     assert not (tmp_path / "m" / "checkpoint").exists()  # removed when training ends
+
+
+def test_cue_bias_is_tuned_on_dev_and_saved_with_the_model(tmp_path):
+    import claimcls
+    from claimcls.evaluation import evaluate
+
+    config = load_config(ROOT / "configs" / "tiny.yaml", {"train.epochs": "1", "data.max_train_docs": "2",
+                                                          "train.tune_cue_bias": "-19,2"})
+    trainer = Trainer(config, tmp_path / "m")
+    model = trainer.train()
+    tried = model.metrics["cue_bias"]["tried"]
+    assert sorted(tried) == ["-19.0", "0.0", "2.0"]
+    chosen = model.metrics["cue_bias"]["chosen"]
+    assert tried[str(chosen)] == max(tried.values())
+    # at -19 no token is a cue, so nothing is predicted
+    assert tried["-19.0"] == 0.0
+    saved = claimcls.load(tmp_path / "m", device="cpu", precision="fp32")
+    assert saved.decode.cue_bias == chosen
+    dev = trainer.corpora.dev["bundled_dev"]
+    assert evaluate(saved, dev)["attribution"]["f1"] == tried[str(chosen)]
