@@ -8,6 +8,7 @@ raises :class:`~claimcls.errors.CorpusError` naming the file, document, line and
 from __future__ import annotations
 
 import hashlib
+import gzip
 import json
 import logging
 import os
@@ -37,7 +38,7 @@ def is_jsonl_path(path: str | os.PathLike) -> bool:
 
 def bundled_path() -> Path:
     """The path of the annotated corpus that ships inside the package."""
-    return Path(str(resources.files("claimcls") / "data" / "bundled.jsonl"))
+    return Path(str(resources.files("claimcls") / "data" / "bundled.jsonl.gz"))
 
 
 BUNDLED_SPLITS = ("train", "dev", "test")
@@ -130,6 +131,9 @@ def with_sentences(doc: Document) -> Document:
 def _read_text(path: Path) -> str:
     try:
         # newline="" keeps "\r\n" as it is: offsets index the file's exact characters
+        if path.suffix == ".gz":  # the bundled corpus ships gzipped
+            with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
+                return f.read()
         with open(path, encoding="utf-8", newline="") as f:
             return f.read()
     except UnicodeDecodeError as err:
@@ -137,8 +141,8 @@ def _read_text(path: Path) -> str:
             f"{path}: not UTF-8 (byte {err.start} is {err.object[err.start:err.start + 1]!r}); "
             "re-encode the file as UTF-8"
         ) from None
-    except OSError as err:
-        raise CorpusError(f"{path}: cannot read: {err.strerror}") from None
+    except (OSError, EOFError) as err:
+        raise CorpusError(f"{path}: cannot read: {getattr(err, 'strerror', None) or err}") from None
 
 
 def iter_jsonl(path: str | os.PathLike, *, labels: str = "full") -> Iterator[Document]:
@@ -168,11 +172,19 @@ def iter_jsonl(path: str | os.PathLike, *, labels: str = "full") -> Iterator[Doc
 def write_jsonl(docs: Iterable[Document], path: str | os.PathLike) -> int:
     """Write documents as JSONL (through a temporary file renamed into place: an error
     leaves an existing ``path`` as it was); returns how many were written."""
-    n = 0
-    with atomic_file(path, "w", encoding="utf-8", newline="") as f:
+    def lines():
         for doc in docs:
             check_text(doc.text, f"{path}: document {doc.id!r}")
-            f.write(dumps_line(doc.to_dict()))
+            yield dumps_line(doc.to_dict())
+
+    if str(path).endswith(".gz"):  # how the bundled corpus ships; mtime 0: same documents, same bytes
+        out = list(lines())
+        write_atomic(path, gzip.compress("".join(out).encode("utf-8"), compresslevel=9, mtime=0))
+        return len(out)
+    n = 0
+    with atomic_file(path, "w", encoding="utf-8", newline="") as f:
+        for line in lines():
+            f.write(line)
             n += 1
     return n
 

@@ -1,6 +1,6 @@
 """Build the bundled corpus (JSONL with offsets) from its hand-written YAML sources.
 
-    python scripts/build_corpus.py corpus/*.yaml -o claimcls/data/bundled.jsonl
+    python scripts/build_corpus.py corpus/*.yaml -o claimcls/data/bundled.jsonl.gz
 
 The YAML format is described in corpus/README.md: spans are written as strings and
 located here, so authors never count characters. Everything is validated on the way.

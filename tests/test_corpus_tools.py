@@ -109,11 +109,11 @@ def test_bundled_sources_build_and_check_clean(tmp_path):
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "check_corpus.py"), *sources],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
-    built = tmp_path / "bundled.jsonl"
+    built = tmp_path / "bundled.jsonl.gz"
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_corpus.py"), *sources, "-o", str(built)],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert claimcls.read_corpus(built) == claimcls.read_corpus("bundled"), "rebuild claimcls/data/bundled.jsonl from corpus/*.yaml"
+    assert claimcls.read_corpus(built) == claimcls.read_corpus("bundled"), "rebuild claimcls/data/bundled.jsonl.gz from corpus/*.yaml"
 
 
 def test_bundled_splits_are_fixed_disjoint_and_never_trained_on():
