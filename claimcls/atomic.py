@@ -25,19 +25,9 @@ def _temp_name(path: Path, suffix: str = ".tmp") -> Path:
 
 def write_atomic(path: str | os.PathLike, data: str | bytes, *, encoding: str = "utf-8") -> Path:
     """Write ``data`` to ``path`` through a temporary file renamed into place (mode 0644)."""
-    path = Path(path)
-    tmp = _temp_name(path)
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data.encode(encoding) if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_file(path, "wb") as f:
+        f.write(data.encode(encoding) if isinstance(data, str) else data)
+    return Path(path)
 
 
 @contextlib.contextmanager
