@@ -1,4 +1,4 @@
-"""The ``claimcls`` command: train, evaluate, predict, export, stats.
+"""The ``claimcls`` command: train, evaluate, predict, view, export, stats.
 
 Errors in what the user gave (files, options, configs) print one line on stderr and exit
 with status 2, without a traceback.
@@ -85,6 +85,16 @@ def cmd_predict(args, extra) -> int:
     return run_predict(args)
 
 
+def cmd_view(args, extra) -> int:
+    from .corpus import read_corpus
+    from .html_view import write_html
+
+    docs = read_corpus(args.input, split=args.split)
+    n = write_html(docs, args.output)
+    print(f"wrote {args.output} ({n} documents)", file=sys.stderr)
+    return 0
+
+
 def cmd_export(args, extra) -> int:
     from .export import export_onnx
 
@@ -127,11 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-invalid", action="store_true", help="skip brat attributions without cue or content (reported)")
     p.set_defaults(func=cmd_stats)
 
-    p = sub.add_parser("predict", help="label texts: .txt files, JSONL {id, text} lines, or stdin")
-    p.add_argument("inputs", nargs="*", help=".txt or .jsonl files; none or '-': read stdin (JSONL lines or plain text)")
+    p = sub.add_parser("predict", help="label texts: .txt files, JSONL {id, text} lines, Parquet/Arrow, or stdin")
+    p.add_argument("inputs", nargs="*", help=".txt, .jsonl, .parquet or .arrow files; none or '-': read stdin (JSONL lines or plain text)")
     p.add_argument("--model", required=True, help="model folder")
     p.add_argument("--output", help="output file (brat: a folder); default stdout")
-    p.add_argument("--format", choices=("jsonl", "csv", "brat", "table"), default="jsonl")
+    p.add_argument("--format", choices=("jsonl", "csv", "brat", "table", "html"), default="jsonl",
+                   help="html: one self-contained page to look at (see claimcls view)")
     p.add_argument("--batch-size", type=int, default=32, help="windows per forward pass")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--precision", default="auto", help="auto, fp32, bf16, fp16")
@@ -139,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue an interrupted run: skip documents already in --output")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("view", help="write one self-contained HTML page of predictions or a gold corpus")
+    p.add_argument("input", help="JSONL file (claimcls predict's output or a gold corpus), brat folder, or 'bundled'")
+    p.add_argument("-o", "--output", required=True, help="the HTML file to write")
+    p.add_argument("--split", help="split of a corpus folder or of 'bundled'")
+    p.set_defaults(func=cmd_view)
 
     p = sub.add_parser("export", help="export a model for another runtime")
     p.add_argument("--model", required=True, help="model folder")

@@ -1,7 +1,8 @@
 """``claimcls predict``: read inputs, stream them through a model, write results as they come.
 
 Inputs are ``.txt`` files (one document each, id = the file name without extension),
-JSONL files of ``{"id", "text"}`` lines, or stdin (JSONL lines, or else one plain-text
+JSONL files of ``{"id", "text"}`` lines, Parquet or Arrow files with ``id`` and ``text``
+columns, or stdin (JSONL lines, or else one plain-text
 document). Output formats: ``jsonl`` (the document shape), ``csv`` (a row per
 attribution), ``brat`` (a folder) and ``table`` (for people). ``--resume`` skips the
 documents an earlier, interrupted run already wrote to ``--output``.
@@ -54,6 +55,11 @@ def iter_inputs(paths: list[str], stdin: IO[str] | None = None) -> Iterator[tupl
         path = Path(p)
         if not path.is_file():
             raise ClaimclsError(f"input {p!r} does not exist or is not a file")
+        if path.suffix in (".parquet", ".arrow"):  # columns id, text (claimcls.hf_datasets)
+            from .hf_datasets import iter_table_items
+
+            yield from iter_table_items(path)
+            continue
         try:
             if path.suffix in (".jsonl", ".json"):
                 with open(path, encoding="utf-8") as f:
@@ -127,6 +133,11 @@ class Writer:
     def __init__(self, fmt: str, output: str | None, resume: bool):
         self.fmt, self.output = fmt, output
         self.done: set[str] = set()
+        if fmt == "html":  # one page for the whole file: written at close (claimcls.html_view)
+            if resume:
+                raise ClaimclsError("--resume works with --format jsonl, csv or brat, not html; write jsonl, then claimcls view it")
+            self.docs: list[Document] = []
+            return
         if fmt == "brat":
             if not output:
                 raise ClaimclsError("--format brat writes a folder: give it with --output DIR")
@@ -167,6 +178,9 @@ class Writer:
         return {r[0] for r in keep[1:]}
 
     def write(self, doc: Document) -> None:
+        if self.fmt == "html":
+            self.docs.append(doc)
+            return
         if self.fmt == "brat":
             from .corpus import write_brat
 
@@ -182,6 +196,15 @@ class Writer:
         self.stream.flush()
 
     def close(self) -> None:
+        if self.fmt == "html":
+            from .html_view import render_html
+
+            page = render_html(self.docs, title=Path(self.output).stem if self.output else "claimcls predictions")
+            if self.output:
+                Path(self.output).write_text(page, encoding="utf-8")
+            else:
+                sys.stdout.write(page)
+            return
         if self.fmt != "brat" and self.stream is not sys.stdout:
             self.stream.close()
 
