@@ -13,6 +13,8 @@ __version__ = "0.1.0"
 
 from .corpus import read_corpus, write_corpus
 from .errors import ClaimclsError, ConfigError, CorpusError, ModelFolderError
+from .hf_datasets import to_dataset
+from .html_view import write_html
 from .inference import AttributionModel, load
 from .schema import Attribution, Document, Sentence, Span
 from .sentences import split_sentences
@@ -30,5 +32,7 @@ __all__ = [
     "load",
     "read_corpus",
     "split_sentences",
+    "to_dataset",
     "write_corpus",
+    "write_html",
 ]

@@ -211,6 +211,13 @@ class AttributionModel:
                 pending = pool.submit(self._prepare, next(chunks, None), batch_size)
                 yield from self._run(prepared)
 
+    def predict_dataset(self, ds, text_column: str = "text", **kwargs):
+        """A ``datasets.Dataset`` with an ``attributions`` column added, batched through
+        ``ds.map``; see :func:`claimcls.hf_datasets.predict_dataset` for the options."""
+        from .hf_datasets import predict_dataset
+
+        return predict_dataset(self, ds, text_column, **kwargs)
+
     def _examples(self, texts: Sequence[str]):
         docs = [Document(str(i), t, split_sentences(t)) for i, t in enumerate(texts)]
         encs = [encode_document(self.tokenizer, d, i) for i, d in enumerate(docs)]
