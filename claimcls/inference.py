@@ -25,6 +25,7 @@ from .batching import Example, collate, inference_examples
 from .config import Config, config_from_dict, default_encoder_path
 from .encoding import char_span, decode_spans, encode_document
 from .errors import ModelFolderError
+from .model_card import write_model_card
 from .modeling import LINK_ROLES, ClaimModel
 from .rules import quote_type, resolve_source
 from .schema import KINDS, ROLES, Attribution, Document
