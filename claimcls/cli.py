@@ -80,6 +80,12 @@ def cmd_stats(args, extra) -> int:
 
 
 def cmd_predict(args, extra) -> int:
+    if args.engine == "ray":
+        from .ray_engine import run_ray_predict
+
+        return run_ray_predict(args)
+    if args.format == "parquet":
+        raise ClaimclsError("--format parquet writes shards with --engine ray; without it use jsonl, csv, brat, table or html")
     from .predict_io import run_predict
 
     return run_predict(args)
@@ -141,14 +147,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="*", help=".txt, .jsonl, .parquet or .arrow files; none or '-': read stdin (JSONL lines or plain text)")
     p.add_argument("--model", required=True, help="model folder")
     p.add_argument("--output", help="output file (brat: a folder); default stdout")
-    p.add_argument("--format", choices=("jsonl", "csv", "brat", "table", "html"), default="jsonl",
-                   help="html: one self-contained page to look at (see claimcls view)")
+    p.add_argument("--format", choices=("jsonl", "csv", "brat", "table", "html", "parquet"), default="jsonl",
+                   help="html: one self-contained page to look at (see claimcls view); parquet: --engine ray only")
     p.add_argument("--batch-size", type=int, default=32, help="windows per forward pass")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--precision", default="auto", help="auto, fp32, bf16, fp16")
     p.add_argument("--backend", default="torch", choices=("torch", "onnx"))
     p.add_argument("--resume", action="store_true", help="continue an interrupted run: skip documents already in --output")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="ray: label JSONL/Parquet shards on a Ray cluster, one output shard each in --output DIR (claimcls[ray])")
+    p.add_argument("--address", help="--engine ray: the cluster (auto, ray://HOST:10001); default: a local Ray instance")
+    p.add_argument("--actors", type=int, default=0, help="--engine ray: model actors (default: one per GPU, or as many as the CPUs fit)")
+    p.add_argument("--cpus-per-actor", type=int, default=0, help="--engine ray on CPUs: CPUs and torch threads per actor (default: up to 4)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("view", help="write one self-contained HTML page of predictions or a gold corpus")
