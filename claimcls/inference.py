@@ -349,7 +349,7 @@ class AttributionModel:
     def save(self, path: str | os.PathLike, *, training: Mapping[str, Any] | None = None) -> Path:
         """Write a complete model folder: ``config.json`` (resolved config, label maps,
         library version, encoder name), ``model.safetensors``, ``encoder/`` (encoder config
-        and tokenizer) and ``metrics.json``."""
+        and tokenizer), ``metrics.json`` and ``README.md`` (the model card)."""
         from safetensors.torch import save_file
 
         path = Path(path)
@@ -369,6 +369,7 @@ class AttributionModel:
         (path / "metrics.json").write_text(json.dumps(self.metrics, indent=2) + "\n", encoding="utf-8")
         if training is not None:
             (path / "training.json").write_text(json.dumps(dict(training), indent=2) + "\n", encoding="utf-8")
+        write_model_card(path)  # README.md, from the files above (claimcls.model_card)
         return path
 
 
