@@ -486,6 +486,8 @@ _SCRIPT = r"""
   show(0);
   goHash();
   document.documentElement.dataset.renderMs = String(Math.round(performance.now() - t0));
+  // since navigation started: reading and parsing the file, then the above
+  document.documentElement.dataset.loadedMs = String(Math.round(performance.now()));
   document.documentElement.dataset.ready = "1";
 })();
 """
