@@ -172,7 +172,8 @@ def predict_shards(inputs: list[str], output_dir: str | os.PathLike, model: str,
         address: the cluster (``auto``, ``ray://HOST:10001``...); ``None``: the running Ray
             instance of this process, or else a new local one.
         output_format: ``jsonl`` or ``parquet``.
-        actors: how many model actors; 0: one per GPU, or on CPUs as many as fit.
+        actors: how many model actors; 0: one per GPU, or on CPUs as many as fit in all CPUs
+            but one (kept for Ray Data's reading tasks).
         cpus_per_actor: CPUs (and torch threads) per actor on CPU clusters; 0: up to 4.
         batch_size: windows per forward pass.
         docs_per_batch: documents per ``map_batches`` batch.
@@ -218,10 +219,16 @@ def predict_shards(inputs: list[str], output_dir: str | os.PathLike, model: str,
         threads = 0
         actors = actors or gpus
     else:
-        cpus_per_actor = cpus_per_actor or max(1, min(4, cpus))
+        # one CPU stays free: Ray Data's listing and reading tasks need one, and with every
+        # CPU held by actors they wait forever (seen on a 2-CPU instance)
+        spare = max(cpus - 1, 1)
+        cpus_per_actor = cpus_per_actor or max(1, min(4, spare))
+        actors = actors or max(1, spare // cpus_per_actor)
+        if cpus > 1 and actors * cpus_per_actor > spare:
+            raise ClaimclsError(f"{actors} actor(s) of {cpus_per_actor} CPU(s) would hold all {cpus} CPUs of the cluster and "
+                                "leave none to read the shards; ask for fewer with --actors or --cpus-per-actor")
         per_actor = {"num_cpus": cpus_per_actor}
         threads = cpus_per_actor
-        actors = actors or max(1, cpus // cpus_per_actor)
     logger.info("ray: %d shard(s), %d actor(s) of %s", len(pending), actors, per_actor)
 
     ctx = ray.data.DataContext.get_current()
