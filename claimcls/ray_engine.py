@@ -237,14 +237,20 @@ def predict_shards(inputs: list[str], output_dir: str | os.PathLike, model: str,
     ctx.enable_progress_bars = progress
     try:
         # reading takes no CPU from the actors: the model needs every core it is given
-        ds = _read(pending, read_cpus=0)
-        ds = ds.map_batches(_Predictor, batch_size=docs_per_batch, compute=ray.data.ActorPoolStrategy(size=actors),
-                            fn_constructor_kwargs={"model": str(Path(model).resolve()), "device": device,
-                                                   "precision": precision, "batch_size": batch_size, "threads": threads},
-                            **per_actor)
-        for path, writer in _write_in_order(ds.iter_rows(), pending, out, output_format):
-            run.written.append(str(writer.final))
-            run.documents += writer.count
+        # one pipeline per input format: a union of a JSONL and a Parquet read does not keep
+        # their order (seen in the local test), and output shards are written in order
+        for suffix in SHARD_SUFFIXES:
+            group = [p for p in pending if p.suffix == suffix]
+            if not group:
+                continue
+            ds = _read(group, read_cpus=0)
+            ds = ds.map_batches(_Predictor, batch_size=docs_per_batch, compute=ray.data.ActorPoolStrategy(size=actors),
+                                fn_constructor_kwargs={"model": str(Path(model).resolve()), "device": device,
+                                                       "precision": precision, "batch_size": batch_size, "threads": threads},
+                                **per_actor)
+            for path, writer in _write_in_order(ds.iter_rows(), group, out, output_format):
+                run.written.append(str(writer.final))
+                run.documents += writer.count
     finally:
         ctx.execution_options.preserve_order, ctx.enable_progress_bars = saved
     return run
