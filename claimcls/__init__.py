@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from .corpus import read_corpus, write_corpus
 from .errors import ClaimclsError, ConfigError, CorpusError, ModelFolderError
+from .hf_datasets import to_dataset
+from .html_view import write_html
 from .schema import Attribution, Document, Sentence, Span
 from .sentences import split_sentences
 from .version import __version__
@@ -44,5 +46,7 @@ __all__ = [
     "load",
     "read_corpus",
     "split_sentences",
+    "to_dataset",
     "write_corpus",
+    "write_html",
 ]

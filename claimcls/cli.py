@@ -1,4 +1,4 @@
-"""The ``claimcls`` command: train, evaluate, predict, export, stats.
+"""The ``claimcls`` command: train, evaluate, predict, view, export, stats.
 
 Errors in what the user gave (files, options, configs, model folders, corpora, texts) print
 one line on stderr and exit with status 2, without a traceback; status 1 means a bug. Each
@@ -133,6 +133,12 @@ def cmd_stats(args, extra) -> int:
 
 
 def cmd_predict(args, extra) -> int:
+    if args.engine == "ray":
+        from .ray_engine import run_ray_predict
+
+        return run_ray_predict(args)
+    if args.format == "parquet":
+        raise ClaimclsError("--format parquet writes shards with --engine ray; without it use jsonl, csv, brat, table or html")
     from .predict_io import run_predict
 
     return run_predict(args)
@@ -144,6 +150,16 @@ def _check_device_only(device: str, precision: str = "fp32") -> None:
     from .predict_io import _check_device
 
     _check_device(SimpleNamespace(device=device, precision=precision, backend="torch"))
+
+
+def cmd_view(args, extra) -> int:
+    from .corpus import read_corpus
+    from .html_view import write_html
+
+    docs = read_corpus(args.input, split=args.split)
+    n = write_html(docs, args.output)
+    print(f"wrote {args.output} ({n} documents)", file=sys.stderr)
+    return 0
 
 
 def cmd_export(args, extra) -> int:
@@ -194,11 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-invalid", action="store_true", help="skip brat attributions without cue or content (reported)")
     p.set_defaults(func=cmd_stats)
 
-    p = sub.add_parser("predict", help="label texts: .txt files, JSONL {id, text} lines, or stdin")
-    p.add_argument("inputs", nargs="*", help=".txt or .jsonl files; none or '-': read stdin (JSONL lines or plain text)")
+    p = sub.add_parser("predict", help="label texts: .txt files, JSONL {id, text} lines, Parquet/Arrow, or stdin")
+    p.add_argument("inputs", nargs="*", help=".txt, .jsonl, .parquet or .arrow files; none or '-': read stdin (JSONL lines or plain text)")
     p.add_argument("--model", required=True, help="model folder")
     p.add_argument("--output", help="output file (brat: a folder); default stdout")
-    p.add_argument("--format", choices=("jsonl", "csv", "brat", "table"), default="jsonl")
+    p.add_argument("--format", choices=("jsonl", "csv", "brat", "table", "html", "parquet"), default="jsonl",
+                   help="html: one self-contained page to look at (see claimcls view); parquet: --engine ray only")
     p.add_argument("--batch-size", type=int, default=32, help="windows per forward pass")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--precision", default=DEFAULT_PRECISION, help="auto, fp32, bf16, fp16 (GPU only)")
@@ -209,7 +226,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-format", choices=("auto", "jsonl", "text"), default="auto",
                    help="auto: .jsonl/.ndjson/.json files (any case) and stdin starting with a JSON object are JSONL, the rest text")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="ray: label JSONL/Parquet shards on a Ray cluster, one output shard each in --output DIR (claimcls[ray])")
+    p.add_argument("--address", help="--engine ray: the cluster (auto, ray://HOST:10001); default: a local Ray instance")
+    p.add_argument("--actors", type=int, default=0, help="--engine ray: model actors (default: one per GPU, or as many as the CPUs fit)")
+    p.add_argument("--cpus-per-actor", type=int, default=0, help="--engine ray on CPUs: CPUs and torch threads per actor (default: up to 4)")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("view", help="write one self-contained HTML page of predictions or a gold corpus")
+    p.add_argument("input", help="JSONL file (claimcls predict's output or a gold corpus), brat folder, or 'bundled'")
+    p.add_argument("-o", "--output", required=True, help="the HTML file to write")
+    p.add_argument("--split", help="split of a corpus folder or of 'bundled'")
+    p.set_defaults(func=cmd_view)
 
     p = sub.add_parser("export", help="export a model for another runtime")
     p.add_argument("--model", required=True, help="model folder")

@@ -562,7 +562,8 @@ def read_corpus(
 
     Args:
         source: a JSONL file, a brat folder (PolNeAR's root, one of its splits, or a flat
-            brat folder), or ``"bundled"`` for the corpus that ships with claimcls.
+            brat folder), ``"bundled"`` for the corpus that ships with claimcls, or a
+            ``datasets.Dataset`` in the shape :func:`claimcls.to_dataset` writes.
         format: ``"jsonl"`` or ``"brat"``; guessed from the path when ``None``.
         split: for a corpus folder with splits (``data/train``, ``data/dev``), which one;
             for ``"bundled"``, ``"train"``, ``"dev"`` or ``"test"`` (see :func:`bundled_split`;
@@ -585,6 +586,10 @@ def read_corpus(
     """
     if on_invalid not in ("raise", "skip"):
         raise ValueError(f"on_invalid must be 'raise' or 'skip', got {on_invalid!r}")
+    from .hf_datasets import from_dataset, is_dataset
+
+    if is_dataset(source):
+        return from_dataset(source)
     if isinstance(source, str) and source == "bundled":
         docs = list(iter_jsonl(bundled_path()))
         if split is None:

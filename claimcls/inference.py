@@ -28,6 +28,7 @@ from .config import DEFAULT_PRECISION, Config, DecodeConfig
 from .device import DTYPES, choose_precision, label_agreement, precision_name, resolve_device
 from .encoding import encode_document
 from .folder import read_folder, write_folder
+from .model_card import write_model_card
 from .modeling import ClaimModel
 from .rules import resolve_source
 from .schema import Attribution, Document, check_text
@@ -166,6 +167,13 @@ class AttributionModel:
                 pending = pool.submit(self._prepare, next(chunks, None), batch_size)
                 yield from self._run(prepared)
 
+    def predict_dataset(self, ds, text_column: str = "text", **kwargs):
+        """A ``datasets.Dataset`` with an ``attributions`` column added, batched through
+        ``ds.map``; see :func:`claimcls.hf_datasets.predict_dataset` for the options."""
+        from .hf_datasets import predict_dataset
+
+        return predict_dataset(self, ds, text_column, **kwargs)
+
     def _examples(self, texts: Sequence[str]):
         docs = [Document(str(i), t, split_sentences(t)) for i, t in enumerate(texts)]
         encs = [encode_document(self.tokenizer, d, i) for i, d in enumerate(docs)]
@@ -221,8 +229,11 @@ class AttributionModel:
     def save(self, path: str | os.PathLike, *, training: Mapping[str, Any] | None = None) -> Path:
         """Write a complete model folder (``folder.py``): ``config.json`` (resolved config
         with its ``decode`` section, label maps, library version, encoder name),
-        ``model.safetensors``, ``encoder/`` (encoder config and tokenizer) and ``metrics.json``."""
-        return write_folder(path, self.module, self.tokenizer, self.config, self.encoder_name, self.metrics, training)
+        ``model.safetensors``, ``encoder/`` (encoder config and tokenizer), ``metrics.json``
+        and ``README.md`` (the model card, ``model_card.py``)."""
+        path = write_folder(path, self.module, self.tokenizer, self.config, self.encoder_name, self.metrics, training)
+        write_model_card(path)  # from the files just written
+        return path
 
 
 def _chunked(items: Iterable, size: int, max_chars: int) -> Iterator[list[tuple[str, str]]]:

@@ -1,7 +1,8 @@
 """``claimcls predict``: read inputs, stream them through a model, write results as they come.
 
 Inputs are ``.txt`` files (one document each, id = the file name without extension),
-JSONL files of ``{"id", "text"}`` lines, or stdin (JSONL lines, or else one plain-text
+JSONL files of ``{"id", "text"}`` lines, Parquet or Arrow files with ``id`` and ``text``
+columns, or stdin (JSONL lines, or else one plain-text
 document). Output formats: ``jsonl`` (the document shape), ``csv`` (a row per
 attribution), ``brat`` (a folder) and ``table`` (for people). ``--resume`` skips the
 documents an earlier, interrupted run already wrote to ``--output``.
@@ -126,6 +127,11 @@ def iter_inputs(paths: list[str], stdin: IO[str] | None = None, *, input_format:
         path = Path(p)
         if not path.is_file():
             raise InputError(f"input {p!r} does not exist or is not a file")
+        if path.suffix.lower() in (".parquet", ".arrow"):  # columns id, text (claimcls.hf_datasets)
+            from .hf_datasets import iter_table_items
+
+            yield from iter_table_items(path)
+            continue
         jsonl = input_format == "jsonl" or (input_format == "auto" and is_jsonl_path(path))
         try:
             if jsonl:
@@ -230,6 +236,10 @@ class Writer:
         self.written = 0
         self.stream: IO[str] | None = None
         self.brat: BratWriter | None = None
+        # html is one page for the whole file: the documents are kept and drawn at close
+        self.pending: list[Document] | None = [] if fmt == "html" else None
+        if fmt == "html" and resume:
+            raise InputError("--resume works with --format jsonl, csv or brat, not html; write jsonl, then claimcls view it")
         if output is None:
             if fmt == "brat":
                 raise InputError("--format brat writes a folder: give it with --output DIR")
@@ -331,7 +341,9 @@ class Writer:
         return ids
 
     def write(self, doc: Document) -> None:
-        if self.brat is not None:
+        if self.pending is not None:
+            self.pending.append(doc)
+        elif self.brat is not None:
             self.brat.write(doc)
         elif self.fmt == "jsonl":
             self.stream.write(dumps_line(doc.to_dict()))
@@ -346,6 +358,11 @@ class Writer:
 
     def close(self) -> None:
         """Close the output, leaving ``OUTPUT.partial`` where it is (for ``--resume``)."""
+        if self.pending is not None and self.stream is not None:
+            from .html_view import render_html
+
+            self.stream.write(render_html(self.pending, title=Path(self.output).stem if self.output else "claimcls predictions"))
+            self.pending = None
         if self.brat is not None:
             self.brat.close()
         if self.stream is not None and self.stream is not sys.stdout:
