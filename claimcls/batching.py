@@ -12,7 +12,14 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .encoding import DocEncoding, Window, encode_document, make_windows, role_tags, token_span
+from .encoding import (
+    DocEncoding,
+    Window,
+    encode_document,
+    make_windows,
+    role_tags,
+    token_span,
+)
 from .heads import IGNORE, LINK_ROLES
 from .schema import KINDS, ROLES, Document
 

@@ -67,9 +67,8 @@ def export_onnx(model_dir: str | os.PathLike, quantize: bool = True, check_texts
             dynamic_axes={n: {0: "batch", 1: "tokens"} for n in ("input_ids", "attention_mask", "case_ids", "hidden", "tag_logits")},
         )
         if quantize:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
             import onnx
+            from onnxruntime.quantization import QuantType, quantize_dynamic
 
             # the tagger's few outputs decide the labels directly: it stays fp32
             keep = [n.name for n in onnx.load(str(raw)).graph.node if n.op_type in ("MatMul", "Gemm") and "tagger" in n.name]

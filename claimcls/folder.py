@@ -21,10 +21,15 @@ from typing import Any
 
 import torch
 
-from .config import Config, config_from_dict
 from .atomic import atomic_dir, write_atomic
+from .config import Config, config_from_dict
 from .errors import ModelFolderError
-from .folder_checks import check_model_folder, check_safetensors_file, check_tokenizer, check_weights
+from .folder_checks import (
+    check_model_folder,
+    check_safetensors_file,
+    check_tokenizer,
+    check_weights,
+)
 from .heads import LINK_ROLES
 from .modeling import ClaimModel
 from .schema import KINDS, ROLES

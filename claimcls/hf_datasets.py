@@ -100,7 +100,7 @@ def from_dataset(ds: "datasets.Dataset", *, validate: bool = True) -> list[Docum
     Raises:
         CorpusError: a missing column, or a row that breaks the document rules (naming the row).
     """
-    from .corpus import validate_document, with_sentences
+    from .validation import validate_document, with_sentences
 
     missing = [c for c in ("id", "text") if c not in ds.column_names]
     if missing:

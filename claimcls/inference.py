@@ -25,7 +25,13 @@ import torch
 from . import heads
 from .batching import Example, collate, inference_examples
 from .config import DEFAULT_PRECISION, Config, DecodeConfig
-from .device import DTYPES, choose_precision, label_agreement, precision_name, resolve_device
+from .device import (
+    DTYPES,
+    choose_precision,
+    label_agreement,
+    precision_name,
+    resolve_device,
+)
 from .encoding import encode_document
 from .folder import read_folder, write_folder
 from .model_card import write_model_card

@@ -45,9 +45,8 @@ from spacy.tokens import Doc
 from spacy.tokens import Span as SpacySpan
 from spacy.util import minibatch
 
-from .schema import Attribution
+from .schema import Attribution, Span
 from .schema import Document as ClaimDocument
-from .schema import Span
 
 logger = logging.getLogger(__name__)
 

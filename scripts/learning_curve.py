@@ -56,7 +56,7 @@ def run_fraction(fraction: float, epochs: int, minutes: float, args) -> dict:
 
 def count_attributions(polnear: Path, fraction: float) -> int:
     from claimcls.config import load_config
-    from claimcls.training import load_corpora
+    from claimcls.training_data import load_corpora
 
     config = load_config(ROOT / "configs" / "polnear.yaml", {
         "data.polnear_dir": str(polnear), "data.bundled": "false", "data.polnear_fraction": str(fraction)})

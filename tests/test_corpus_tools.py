@@ -127,7 +127,7 @@ def test_bundled_splits_are_fixed_disjoint_and_never_trained_on():
     assert {d.id for d in docs if bundled_split(d.id, 0.3) == "test"} == ids["test"]
     with pytest.raises(ValueError, match="splits train, dev, test"):
         claimcls.read_corpus("bundled", split="validation")
-    from claimcls.training import load_corpora
+    from claimcls.training_data import load_corpora
 
     corpora = load_corpora(load_config(ROOT / "configs" / "default.yaml"))
     trained = {doc.id for doc, _ in corpora.train}
@@ -168,7 +168,7 @@ def test_polnear_fraction_is_checked():
 @pytest.mark.polnear
 @pytest.mark.slow  # reads PolNeAR train three times: about a minute on 2 cores
 def test_polnear_fraction_draws_a_fixed_share(polnear):
-    from claimcls.training import load_corpora
+    from claimcls.training_data import load_corpora
 
     def ids(fraction):
         config = load_config(ROOT / "configs" / "polnear.yaml", {
@@ -184,7 +184,7 @@ def test_polnear_fraction_draws_a_fixed_share(polnear):
 
 def test_nested_reports_can_be_left_out_of_training():
     from claimcls import Attribution, Document, Span
-    from claimcls.training import without_nested_reports
+    from claimcls.training_data import without_nested_reports
 
     text = "“The ministry accused Kell of lying,” Ana Ruiz said. Kell denied it."
 
