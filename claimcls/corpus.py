@@ -115,7 +115,8 @@ def write_jsonl(docs: Iterable[Document], path: str | os.PathLike) -> int:
 
 
 def _guess_format(path: Path) -> str:
-    if is_jsonl_path(path) and not path.is_dir():
+    gzipped = path.suffix.lower() == ".gz"  # corpus files only (the bundled one ships so); predict reads plain files
+    if is_jsonl_path(path.with_suffix("") if gzipped else path) and not path.is_dir():
         return "jsonl"
     if path.is_dir():
         return "brat"

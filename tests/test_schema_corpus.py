@@ -227,4 +227,4 @@ def test_jsonl_gz_round_trip_is_reproducible(tmp_path):
     a, b = tmp_path / "a.jsonl.gz", tmp_path / "b.jsonl.gz"
     assert write_jsonl(docs, a) == len(docs) and write_jsonl(docs, b) == len(docs)
     assert a.read_bytes() == b.read_bytes()  # no timestamp inside: a rebuilt corpus diffs clean
-    assert list(iter_jsonl(a)) == docs
+    assert list(iter_jsonl(a)) == docs == claimcls.read_corpus(a)  # read_corpus knows .jsonl.gz
