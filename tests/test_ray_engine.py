@@ -1,5 +1,6 @@
 """--engine ray on a local Ray instance: the same output as single-process prediction, shard by shard."""
 
+import copy
 import json
 from pathlib import Path
 
@@ -38,6 +39,7 @@ def shards(tmp_path_factory, bundled):
 
 def same_predictions(got: list[dict], want: list[dict]) -> None:
     """Equal documents; scores within 1e-3 (batches of other shapes sum floats in another order)."""
+    got, want = copy.deepcopy(got), copy.deepcopy(want)  # scores are popped: the caller's lists stay whole
     assert [d["id"] for d in got] == [d["id"] for d in want]
     for g, w in zip(got, want):
         gs = [a.pop("score") for a in g["attributions"]]
