@@ -264,10 +264,10 @@ class Trainer:
         # in fp32, as it was evaluated during training
         model = load(self.output_dir, device=self.accelerator.device, precision="fp32")
         if self.config.train.tune_cue_bias and self.corpora.dev:
-            model = self._tune_cue_bias(model)
+            model = self._tune_cue_bias(model, training)
         return model
 
-    def _tune_cue_bias(self, model: AttributionModel) -> AttributionModel:
+    def _tune_cue_bias(self, model: AttributionModel, training: dict[str, Any]) -> AttributionModel:
         """Decode the first dev set with each ``train.tune_cue_bias`` value and save the model
         with the best whole-attribution F1 (on a tie, the value nearest 0)."""
         name, docs = next(iter(self.corpora.dev.items()))
@@ -280,8 +280,7 @@ class Trainer:
         model.decode = dataclasses.replace(model.decode, cue_bias=best)
         model.metrics = {**model.metrics, "dev": {name: tried[best]},
                          "cue_bias": {"chosen": best, "tried": {str(b): m["attribution"]["f1"] for b, m in tried.items()}}}
-        path = self.output_dir / "training.json"
-        model.save(self.output_dir, training=json.loads(path.read_text()) if path.is_file() else None)
+        model.save(self.output_dir, training=training)
         logger.info("decode.cue_bias %+.2f chosen on %s and saved to %s", best, name, self.output_dir)
         return model
 
