@@ -177,7 +177,11 @@ class DecodeConfig:
     core_share: float = field(default=0.9, metadata={"help": "share of a prediction window that is core (the rest is context); training uses 0.5"})
     cue_bias: float = field(default=0.0, metadata={"help": "added to the cue tagger's B and I logits before decoding: below 0 keeps only surer cues, above 0 finds more (train.tune_cue_bias picks it on dev)"})
 
+    tag_decoder: str = field(default="viterbi", metadata={"help": "how tags become spans: 'viterbi' (the best BIO sequence, an I only after a B or I) or 'argmax' (each token's most probable tag; folders saved before this setting use it)"})
+
     def __post_init__(self) -> None:
+        if self.tag_decoder not in ("viterbi", "argmax"):
+            raise ConfigError(f"decode.tag_decoder must be 'viterbi' or 'argmax', got {self.tag_decoder!r}")
         if not math.isfinite(self.cue_bias) or abs(self.cue_bias) > 20:
             raise ConfigError(f"decode.cue_bias must be a finite number between -20 and 20, got {self.cue_bias}")
         if not 0 <= self.content_fallback <= self.content_threshold <= 1:

@@ -88,7 +88,7 @@ def _write_json(path: Path, data: Any) -> None:
 
 def read_folder(path: str | os.PathLike) -> Folder:
     """Read a folder written by :func:`write_folder`; older folders without a ``decode``
-    section get :class:`~claimcls.config.DecodeConfig`'s defaults (today's values).
+    section (or without its ``tag_decoder``) decode as they did when they were saved.
 
     Raises:
         ModelFolderError: a missing, damaged or mismatched file, naming it.
@@ -107,7 +107,10 @@ def read_folder(path: str | os.PathLike) -> Folder:
         raise ModelFolderError(f"{path} has format version {meta.get('format_version')!r}; this claimcls reads {FORMAT_VERSION}")
     if meta.get("labels") != LABELS:
         raise ModelFolderError(f"{path / 'config.json'}: its label maps {meta.get('labels')} differ from this claimcls's {LABELS}")
-    config = config_from_dict(meta["config"])
+    saved = dict(meta["config"])
+    # folders written before decode.tag_decoder existed were decoded token by token
+    saved["decode"] = {"tag_decoder": "argmax", **(saved.get("decode") or {})}
+    config = config_from_dict(saved)
     enc_cfg = AutoConfig.from_pretrained(path / "encoder", trust_remote_code=False, local_files_only=True)
     kwargs = {"add_pooling_layer": False} if enc_cfg.model_type == "bert" else {}
     module = ClaimModel(config.model, AutoModel.from_config(enc_cfg, **kwargs))

@@ -11,7 +11,8 @@ The network (``modeling.py``) scores; this module says what its inputs and outpu
 - **Loss** (:func:`loss`): tag cross-entropy + link loss + kind cross-entropy. A cue's
   source (and target) is one choice among its candidates and a "none" option; each content
   candidate is accepted or not on its own, since content can come in several pieces.
-- **Decoding** (:func:`decode`): spans from the argmax tags, then links and kinds scored
+- **Decoding** (:func:`decode`): spans from the best well-formed BIO tag sequence
+  (:func:`bio_viterbi`; or each token's argmax tag, as folders saved before it), then links and kinds scored
   for every cue and candidate in the same window, then the decisions that
   :class:`~claimcls.config.DecodeConfig` (saved in the model folder) controls.
 """
@@ -163,8 +164,13 @@ def decode(batch: Sequence[Example], encs: Sequence[DocEncoding], tag_logits: to
         tag_logits = tag_logits.clone()
         tag_logits[..., ROLES.index("cue"), 1:] += config.cue_bias
     probs = tag_logits.softmax(-1)
-    tags = probs.argmax(-1).cpu().numpy()
     tag_p = probs.max(-1).values.cpu().numpy()
+    if config.tag_decoder == "viterbi":
+        logp = tag_logits.log_softmax(-1).cpu().numpy()
+        rows, T, R, _ = logp.shape
+        tags = bio_viterbi(logp.transpose(0, 2, 1, 3).reshape(rows * R, T, 3)).reshape(rows, R, T).transpose(0, 2, 1)
+    else:
+        tags = probs.argmax(-1).cpu().numpy()
     cues, cands = _find_spans(batch, encs, tags, config)
     if not cues:
         return
@@ -210,6 +216,31 @@ def decode(batch: Sequence[Example], encs: Sequence[DocEncoding], tag_logits: to
             quote=quote_type(content),
             score=round(cue_score * link_score, 4),
         )
+
+
+def bio_viterbi(logp: np.ndarray) -> np.ndarray:
+    """The most probable tag sequence of each row of ``logp`` (``(N, T, 3)`` log-probabilities
+    of O, B, I) among those where an I follows a B or an I: a span starts with its B, so
+    "O I I" is not a reading, and the choice between "B I I" and "O O O" is made on the
+    whole run instead of token by token. Vectorised over rows; a loop over positions."""
+    O, B, I = 0, 1, 2
+    N, T, _ = logp.shape
+    rows = np.arange(N)
+    score = logp[:, 0].copy()
+    score[:, I] = -np.inf
+    back = np.zeros((N, T, 3), dtype=np.int8)
+    for t in range(1, T):
+        any_best = score.argmax(1)  # O and B may follow anything
+        in_best = np.where(score[:, B] >= score[:, I], B, I)  # I follows B or I
+        top, top_in = score[rows, any_best], score[rows, in_best]
+        back[:, t, O] = back[:, t, B] = any_best
+        back[:, t, I] = in_best
+        score = np.stack([top + logp[:, t, O], top + logp[:, t, B], top_in + logp[:, t, I]], axis=1)
+    path = np.empty((N, T), dtype=np.int64)
+    path[:, -1] = score.argmax(1)
+    for t in range(T - 1, 0, -1):
+        path[:, t - 1] = back[rows, t, path[:, t]]
+    return path
 
 
 def _find_spans(batch, encs, tags: np.ndarray, config: DecodeConfig):

@@ -1,6 +1,7 @@
 """The head protocol: decoding hand-built scores, the loss from forward(labels=...), and the
 decoder config saved in the model folder."""
 
+import itertools
 import json
 import shutil
 from dataclasses import replace
@@ -133,14 +134,64 @@ def test_folders_saved_before_the_decode_section_load_with_the_values_of_then(ti
     del meta["config"]["decode"]
     meta["config"]["model"]["predict_core_share"] = 0.8  # where the core share was kept then
     (old / "config.json").write_text(json.dumps(meta))
-    assert claimcls.load(old, device="cpu", precision="fp32").decode == DecodeConfig(core_share=0.8)
+    assert claimcls.load(old, device="cpu", precision="fp32").decode == DecodeConfig(core_share=0.8, tag_decoder="argmax")
+
+
+def test_folders_saved_before_the_viterbi_decoder_keep_decoding_token_by_token(tiny_model_dir, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(tiny_model_dir, old)
+    meta = json.loads((old / "config.json").read_text())
+    del meta["config"]["decode"]["tag_decoder"]
+    (old / "config.json").write_text(json.dumps(meta))
+    assert claimcls.load(old, device="cpu", precision="fp32").decode.tag_decoder == "argmax"
+    assert claimcls.load(tiny_model_dir, device="cpu", precision="fp32").decode.tag_decoder == "viterbi"
+
+
+def _brute_force_bio(logp):
+    """The best tag sequence with no I after an O or at the start, by trying them all."""
+    best, best_path = -np.inf, None
+    for path in itertools.product((O, B, I), repeat=len(logp)):
+        if any(t == I and (k == 0 or path[k - 1] == O) for k, t in enumerate(path)):
+            continue
+        total = sum(logp[k, t] for k, t in enumerate(path))
+        if total > best:
+            best, best_path = total, path
+    return list(best_path)
+
+
+def test_viterbi_finds_the_best_well_formed_tag_sequence():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(40, 6, 3)) * 3
+    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    got = heads.bio_viterbi(logp)
+    for row in range(len(logp)):
+        assert got[row].tolist() == _brute_force_bio(logp[row])
+        assert not any(t == I and (k == 0 or got[row][k - 1] == O) for k, t in enumerate(got[row]))
+
+
+def test_viterbi_reads_a_span_as_a_whole_where_argmax_reads_it_token_by_token(window):
+    """"said" tagged O 0.45 / B 0.40 / I 0.15 then I: token by token the span starts at the
+    I; the best well-formed reading starts it one token earlier, on the B."""
+    ex, enc = window
+    logits = tag_logits(ex, enc, [("source", "Ana Ruiz"), ("content", "the bridge would reopen")])
+    said = TEXT.index("said")
+    (t,) = [t for t, (a, b) in enumerate(enc.offsets) if a == said]
+    row = t - ex.window.start + 1
+    logits[0, row - 1, ROLES.index("cue")] = torch.log(torch.tensor([0.45, 0.40, 0.15]))  # "Ruiz"
+    logits[0, row, ROLES.index("cue")] = torch.log(torch.tensor([0.10, 0.10, 0.80]))  # "said"
+    links = {"Ana Ruiz": 3.0, "Ruiz said": -3.0, "said": -3.0, "the bridge would reopen": 3.0}
+    score = scorer(ex, enc, links)
+    argmax = [a.cue.text for _, a in heads.decode([ex], [enc], logits, score, DecodeConfig(tag_decoder="argmax"))]
+    viterbi = [a.cue.text for _, a in heads.decode([ex], [enc], logits, score, DecodeConfig(tag_decoder="viterbi"))]
+    assert argmax == ["said"] and viterbi == ["Ruiz said"]
 
 
 @pytest.mark.parametrize("values, message", [
     ({"content_threshold": 0.3, "content_fallback": 0.4}, r"content_fallback <= decode.content_threshold"),
     ({"bridge_roles": "target,speaker"}, r"unknown role 'speaker'; roles: source, cue, content, target"),
     ({"core_share": 0.1}, r"decode.core_share must be between 0.2 and 1, got 0.1"),
-], ids=["thresholds", "roles", "core"])
+    ({"tag_decoder": "crf"}, r"decode.tag_decoder must be 'viterbi' or 'argmax', got 'crf'"),
+], ids=["thresholds", "roles", "core", "tag decoder"])
 def test_decode_config_errors(values, message):
     with pytest.raises(ConfigError, match=message):
         config_from_dict({"decode": values})
