@@ -86,6 +86,7 @@ class DataConfig:
     train_files: tuple[str, ...] = field(default=(), metadata={"help": "more training corpora (JSONL files or brat folders) with full labels"})
     dev_files: tuple[str, ...] = field(default=(), metadata={"help": "more dev corpora with full labels"})
     nested_reports: str = field(default="keep", metadata={"help": "attributions whose cue lies inside another attribution's content (a report quoted in a report): 'keep' trains on them as annotated; 'drop' leaves them out of the training documents, as PolNeAR and most real-news annotation do (their content then stays one whole span)"})
+    swap_cue_wordings: float = field(default=0.0, metadata={"help": "share of the fully labelled training attributions whose cue wording is swapped for another of the same kind and verb form from the same corpus (augment.py), drawn once with a fixed seed"})
     max_train_docs: int = field(default=0, metadata={"help": "use only this many training documents per corpus (0: all); for quick runs"})
     max_dev_docs: int = field(default=0, metadata={"help": "use only this many dev documents per corpus (0: all)"})
 
@@ -93,6 +94,7 @@ class DataConfig:
         _check_finite(self, "data")
         _check_range("data", "max_train_docs", self.max_train_docs, 0, None)
         _check_range("data", "max_dev_docs", self.max_dev_docs, 0, None)
+        _check_range("data", "swap_cue_wordings", self.swap_cue_wordings, 0, 1)
         if not 0 <= self.bundled_dev_fraction <= 0.5:
             raise ConfigError(f"data.bundled_dev_fraction must be in [0, 0.5], got {self.bundled_dev_fraction}")
         if not 0 < self.polnear_fraction <= 1:

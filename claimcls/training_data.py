@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .augment import swap_cue_wordings
 from .config import Config
 from .corpus import bundled_split, read_corpus
 from .errors import ConfigError
@@ -51,6 +52,10 @@ def load_corpora(config: Config) -> Corpora:
         train += [(doc, True) for doc in cap(read_corpus(path), d.max_train_docs)]
     for path in d.dev_files:
         dev[Path(path).stem] = cap(read_corpus(path), d.max_dev_docs)
+    if d.swap_cue_wordings:
+        full = [doc for doc, is_full in train if is_full]
+        swapped = iter(swap_cue_wordings(full, d.swap_cue_wordings))
+        train = [(next(swapped), True) if is_full else (doc, False) for doc, is_full in train]
     if d.nested_reports == "drop":
         train = [(without_nested_reports(doc), full) for doc, full in train]
     if not train:
