@@ -7,6 +7,8 @@ A folder is complete and safe to load (never unpickled, never remote code):
 - ``model.safetensors``: every weight, in fp32;
 - ``encoder/``: the encoder's Hugging Face config and tokenizer;
 - ``metrics.json`` (dev scores) and, from training, ``training.json``;
+- optionally ``calibration.json``: the map from raw score to probability of being right
+  (``calibration.py``); without it, scores are the raw ones;
 - optionally ``model.onnx`` and ``onnx_check.json`` (``claimcls export --onnx``).
 """
 
@@ -22,6 +24,7 @@ from typing import Any
 import torch
 
 from .atomic import atomic_dir, write_atomic
+from .calibration import CALIBRATION_FILE, Calibrator
 from .config import Config, config_from_dict
 from .errors import ModelFolderError
 from .folder_checks import (
@@ -48,10 +51,12 @@ class Folder:
     tokenizer: Any
     encoder_name: str
     metrics: dict[str, Any]
+    calibration: Calibrator | None = None
 
 
 def write_folder(path: str | os.PathLike, module: ClaimModel, tokenizer, config: Config, encoder_name: str,
-                 metrics: Mapping[str, Any], training: Mapping[str, Any] | None = None) -> Path:
+                 metrics: Mapping[str, Any], training: Mapping[str, Any] | None = None,
+                 calibration: Calibrator | None = None) -> Path:
     """Write a complete model folder (see the module docstring); returns its path."""
     path = Path(path)
     state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in module.state_dict().items()}
@@ -59,7 +64,31 @@ def write_folder(path: str | os.PathLike, module: ClaimModel, tokenizer, config:
     # written aside and renamed into place: a failed save leaves the old folder whole
     with atomic_dir(path, keep=("checkpoint",)) as tmp:
         _write_files(tmp, state, module, tokenizer, config, encoder_name, metrics, training)
+        if calibration is not None:
+            write_calibration(tmp, calibration)
     return path
+
+
+def write_calibration(path: str | os.PathLike, calibration: Calibrator) -> Path:
+    """Write (atomically) ``calibration.json`` into the model folder ``path``."""
+    return write_atomic(Path(path) / CALIBRATION_FILE, json.dumps(calibration.to_dict(), indent=2) + "\n")
+
+
+def read_calibration(path: str | os.PathLike) -> Calibrator | None:
+    """The folder's score calibration, or ``None`` when it has none.
+
+    Raises:
+        ModelFolderError: the file is not valid JSON or not a sound calibration.
+    """
+    file = Path(path) / CALIBRATION_FILE
+    if not file.exists():
+        return None
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModelFolderError(f"{file}: not valid JSON ({getattr(err, 'msg', err)}); refit it with "
+                               "scripts/calibrate.py or delete it (scores are then the raw ones)") from None
+    return Calibrator.from_dict(data, str(file))
 
 
 def _write_files(path: Path, state, module, tokenizer, config, encoder_name, metrics, training) -> None:
@@ -131,4 +160,4 @@ def read_folder(path: str | os.PathLike) -> Folder:
     metrics = {}
     if (path / "metrics.json").is_file():
         metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
-    return Folder(config, module, tokenizer, meta.get("encoder", ""), metrics)
+    return Folder(config, module, tokenizer, meta.get("encoder", ""), metrics, read_calibration(path))
