@@ -7,7 +7,8 @@ match a gold attribution whole (``evaluation.match_attributions``: cues overlap,
 character Jaccard >= 0.5, sources overlap or both absent), as measured on a dev set.
 
 The map is isotonic regression (monotone: a higher raw score never gets a lower
-probability), stored in the model folder as plain numbers in ``calibration.json``
+probability; each step's share right smoothed as (right + 1) / (n + 2), so no score becomes
+exactly 0 or 1), stored in the model folder as plain numbers in ``calibration.json``
 (:data:`CALIBRATION_FILE`) and applied by ``inference.py`` after decoding. It is fitted
 after training (``train.calibrate``) or for any folder by ``scripts/calibrate.py``.
 A folder without the file keeps the raw score. The map was fitted under the folder's
@@ -19,13 +20,17 @@ precisions against fp32.)
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .atomic import write_atomic
 from .errors import InputError, ModelFolderError
 from .evaluation import match_attributions
 from .schema import Document
@@ -61,7 +66,7 @@ class Calibrator:
                 "x": list(self.x), "y": list(self.y), "fitted_on": self.fitted_on}
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = CALIBRATION_FILE) -> "Calibrator":
+    def from_dict(cls, data: Any, where: str = CALIBRATION_FILE) -> Calibrator:
         """Read :meth:`to_dict`'s shape back, checking it.
 
         Raises:
@@ -82,6 +87,28 @@ class Calibrator:
             raise ModelFolderError(f"{where}: scores and probabilities must lie in [0, 1]; {fix}")
         fitted_on = data.get("fitted_on", {})
         return cls(tuple(float(v) for v in x), tuple(float(v) for v in y), fitted_on if isinstance(fitted_on, dict) else {})
+
+
+def write_calibration(path: str | os.PathLike, calibration: Calibrator) -> Path:
+    """Write (atomically) ``calibration.json`` into the model folder ``path``."""
+    return write_atomic(Path(path) / CALIBRATION_FILE, json.dumps(calibration.to_dict(), indent=2) + "\n")
+
+
+def read_calibration(path: str | os.PathLike) -> Calibrator | None:
+    """The folder's score calibration, or ``None`` when it has none.
+
+    Raises:
+        ModelFolderError: the file is not valid JSON or not a sound calibration.
+    """
+    file = Path(path) / CALIBRATION_FILE
+    if not file.exists():
+        return None
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModelFolderError(f"{file}: not valid JSON ({getattr(err, 'msg', err)}); refit it with "
+                               "scripts/calibrate.py or delete it (scores are then the raw ones)") from None
+    return Calibrator.from_dict(data, str(file))
 
 
 def outcomes(gold: Sequence[Document], pred: Sequence[Document]) -> tuple[np.ndarray, np.ndarray]:
@@ -144,13 +171,18 @@ def fit_calibrator(scores: Sequence[float], right: Sequence[float], **fitted_on:
         raise InputError(f"cannot fit a score calibration on {len(scores)} predicted attributions of which {int(right.sum())} "
                          f"are right: it needs at least {MIN_FIT}, some right and some wrong; use a larger dev set")
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip").fit(scores, right)
+    # a block of n attributions with k right says (k + 1) / (n + 2), not k / n: a finite
+    # sample never proves that a score is always (or never) right; kept monotone
+    fitted = iso.predict(iso.X_thresholds_)
+    blocks = iso.predict(scores)
+    smoothed = {v: (right[blocks == v].sum() + 1) / ((blocks == v).sum() + 2) for v in np.unique(fitted)}
     x = [round(float(v), 6) for v in iso.X_thresholds_]
-    y = [round(float(v), 6) for v in iso.y_thresholds_]
+    y = [round(float(v), 6) for v in np.maximum.accumulate([smoothed[v] for v in fitted])]
     knots: dict[float, float] = {}
     for a, b in zip(x, y):  # rounding may merge two knots: keep the later (higher) value
         knots[a] = b
     cal = Calibrator(tuple(knots), tuple(knots.values()))
-    record = {**fitted_on, "attributions": int(len(scores)), "right": int(right.sum()),
+    record = {**fitted_on, "attributions": len(scores), "right": int(right.sum()),
               "ece_before": round(expected_calibration_error(scores, right), 4),
               "ece_after": round(expected_calibration_error(cal.apply(scores), right), 4)}
     return replace(cal, fitted_on=record)

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from .atomic import atomic_dir, write_atomic
-from .calibration import CALIBRATION_FILE, Calibrator
+from .calibration import Calibrator, read_calibration, write_calibration
 from .config import Config, config_from_dict
 from .errors import ModelFolderError
 from .folder_checks import (
@@ -67,28 +67,6 @@ def write_folder(path: str | os.PathLike, module: ClaimModel, tokenizer, config:
         if calibration is not None:
             write_calibration(tmp, calibration)
     return path
-
-
-def write_calibration(path: str | os.PathLike, calibration: Calibrator) -> Path:
-    """Write (atomically) ``calibration.json`` into the model folder ``path``."""
-    return write_atomic(Path(path) / CALIBRATION_FILE, json.dumps(calibration.to_dict(), indent=2) + "\n")
-
-
-def read_calibration(path: str | os.PathLike) -> Calibrator | None:
-    """The folder's score calibration, or ``None`` when it has none.
-
-    Raises:
-        ModelFolderError: the file is not valid JSON or not a sound calibration.
-    """
-    file = Path(path) / CALIBRATION_FILE
-    if not file.exists():
-        return None
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ModelFolderError(f"{file}: not valid JSON ({getattr(err, 'msg', err)}); refit it with "
-                               "scripts/calibrate.py or delete it (scores are then the raw ones)") from None
-    return Calibrator.from_dict(data, str(file))
 
 
 def _write_files(path: Path, state, module, tokenizer, config, encoder_name, metrics, training) -> None:

@@ -184,7 +184,7 @@ def check_model_folder(path: str | os.PathLike, *, weights: bool = True, tokeniz
                                "incomplete: copy it again or save the model again")
     if (path / "metrics.json").exists():
         _read_json(path / "metrics.json", "delete it or copy the folder again (it only records dev scores)")
-    from .folder import read_calibration  # here: folder.py imports this module
+    from .calibration import read_calibration
 
     read_calibration(path)
     check_safetensors_file(path / "model.safetensors")

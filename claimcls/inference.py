@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from . import heads
-from .calibration import Calibrator, check_min_score, filter_min_score
 from .batching import Example, collate, inference_examples
+from .calibration import Calibrator, check_min_score, filter_min_score
 from .config import DEFAULT_PRECISION, Config, DecodeConfig
 from .device import (
     DTYPES,

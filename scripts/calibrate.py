@@ -27,11 +27,17 @@ from pathlib import Path
 
 import numpy as np
 
-from claimcls.calibration import expected_calibration_error, filter_min_score, fit_calibrator, outcomes, reliability
+from claimcls.calibration import (
+    expected_calibration_error,
+    filter_min_score,
+    fit_calibrator,
+    outcomes,
+    reliability,
+    write_calibration,
+)
 from claimcls.corpus import read_corpus
 from claimcls.errors import ClaimclsError, InputError
 from claimcls.evaluation import score
-from claimcls.folder import write_calibration
 from claimcls.folder_checks import check_model_folder
 from claimcls.schema import Document
 
@@ -84,7 +90,7 @@ def measure(name: str, gold: list[Document], raw: list[Document], cal) -> dict:
     for t in THRESHOLDS:
         a = score(gold, [filter_min_score(p, t)[0] for p in cal_pred])["attribution"]
         at[str(t)] = {k: a[k] for k in ("precision", "recall", "f1", "pred", "gold")}
-    return {"name": name, "documents": len(gold), "attributions": int(len(scores)), "right": int(right.sum()),
+    return {"name": name, "documents": len(gold), "attributions": len(scores), "right": int(right.sum()),
             "ece_raw": round(expected_calibration_error(scores, right), 4),
             "ece_calibrated": round(expected_calibration_error(probs, right), 4),
             "reliability_raw": reliability(scores, right), "reliability_calibrated": reliability(probs, right),

@@ -5,6 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import FIXTURES
 
 import claimcls
 from claimcls.calibration import (
@@ -13,13 +14,13 @@ from claimcls.calibration import (
     filter_min_score,
     fit_calibrator,
     outcomes,
+    read_calibration,
+    write_calibration,
 )
 from claimcls.cli import main
 from claimcls.errors import InputError, ModelFolderError
-from claimcls.folder import read_calibration, write_calibration
 from claimcls.folder_checks import check_model_folder
 from claimcls.model_card import model_card
-from conftest import FIXTURES
 
 
 def _synthetic(n=2000, seed=0):
