@@ -30,9 +30,8 @@ logger = logging.getLogger(__name__)
 
 
 def run_predict(args) -> int:
-    from .folder_checks import check_model_folder
-
     from .calibration import check_min_score
+    from .folder_checks import check_model_folder
 
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be 1 or more, got {args.batch_size}")

@@ -145,3 +145,38 @@ def test_min_score_in_python_and_on_the_command_line(overfit, tmp_path, capsys):
     assert f"--min-score {cut:g} dropped {len(scores) - len(got)} of {len(scores)} attribution(s)" in err
     code = main(["predict", "--model", str(out), str(inp), "--no-progress", "--min-score", "2"])
     assert code == 2 and "--min-score must be between 0 and 1, got 2.0" in capsys.readouterr().err
+
+
+def test_calibrate_script_fits_and_writes_a_copy(tiny_model_dir, tmp_path, capsys):
+    """scripts/calibrate.py on cached predictions: the bundled dev documents themselves, some
+    made wrong (content replaced by the cue), the wrong ones with lower scores."""
+    import importlib.util
+    from dataclasses import replace
+
+    from conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("calibrate_script", ROOT / "scripts" / "calibrate.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    gold = claimcls.read_corpus("bundled", split="dev")
+    rng = np.random.default_rng(0)
+    lines = []
+    for doc in gold:
+        atts = []
+        for a in doc.attributions:
+            wrong = rng.uniform() < 0.4
+            atts.append(replace(a, content=(a.cue,) if wrong else a.content,
+                                score=float(rng.uniform(0.2, 0.7) if wrong else rng.uniform(0.5, 1.0))))
+        lines.append(json.dumps(replace(doc, attributions=tuple(atts)).to_dict()) + "\n")
+    cache = tmp_path / "pred.jsonl"
+    cache.write_text("".join(lines))
+    code = script.main(["--model", str(tiny_model_dir), "--data", "bundled", "--split", "dev", "--predictions", str(cache),
+                        "--output", str(tmp_path / "copy"), "--report", str(tmp_path / "r.json")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    cal = read_calibration(tmp_path / "copy")
+    assert cal is not None and cal(0.3) < cal(0.9) and read_calibration(tiny_model_dir) is None
+    report = json.loads((tmp_path / "r.json").read_text())["results"][0]
+    assert report["ece_calibrated"] < report["ece_raw"]
+    assert [report["min_score"][t]["pred"] for t in ("0.0", "0.5", "0.9")] == sorted(
+        (report["min_score"][t]["pred"] for t in ("0.0", "0.5", "0.9")), reverse=True)
