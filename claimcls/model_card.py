@@ -114,8 +114,11 @@ def _score_section(cal: Any) -> list[str]:
     return lines + [f"An attribution's `score` is **calibrated** (`calibration.json`, isotonic, fitted on {where}: "
                     f"{fit.get('attributions', '?')} predicted attributions, {fit.get('right', '?')} right): it estimates "
                     "the probability that the attribution matches a gold one whole (docs/evaluation.md). Expected "
-                    f"calibration error there: {fit.get('ece_before', '?')} raw, {fit.get('ece_after', '?')} calibrated. "
-                    "`claimcls predict --min-score 0.7` keeps only attributions at least that likely to be right.", ""]
+                    "calibration error there (in-sample: expect more on other documents): "
+                    f"{fit.get('ece_before', '?')} raw, {fit.get('ece_after', '?')} calibrated. "
+                    "`claimcls predict --min-score 0.7` keeps only attributions at least that likely to be right. It holds for "
+                    "text like that set: on another kind of text it can be far off (docs/evaluation.md, \"Scores\"); "
+                    "refit it on annotated documents of that kind with scripts/calibrate.py.", ""]
 
 
 def model_card(folder: str | os.PathLike) -> str:

@@ -114,8 +114,12 @@ def plot(results: list[dict], path: str, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(results), figsize=(4.6 * len(results), 4.4), squeeze=False)
-    for ax, m in zip(axes[0], results):
+    cols = min(len(results), 2)
+    rows = (len(results) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.6 * rows), squeeze=False)
+    for ax in axes.flat[len(results):]:
+        ax.axis("off")
+    for ax, m in zip(axes.flat, results):
         ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--", label="perfect")
         for key, colour, label in (("reliability_raw", "tab:red", "raw"), ("reliability_calibrated", "tab:blue", "calibrated")):
             pts = m[key]
@@ -123,17 +127,37 @@ def plot(results: list[dict], path: str, title: str) -> None:
             ax.plot([p["confidence"] for p in pts], [p["accuracy"] for p in pts], "o-", color=colour,
                     label=f"{label} (ECE {ece:.3f})", ms=4)
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="score (mean in bin)", ylabel="share right (whole attribution)")
-        ax.set_title(f"{m['name']}\n{m['attributions']} attributions", fontsize=9)
+        ax.set_title(f"{m['name']}, {m['attributions']} attributions", fontsize=9)
         ax.legend(fontsize=8, loc="upper left")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
+def short(data: str) -> str:
+    """A corpus's name for titles: ``bundled``, or the folder or file name."""
+    return Path(data).name or str(data)
+
+
+def plot_reports(reports: list[str], path: str) -> None:
+    """One figure of the held-out panels of several ``--report`` files (for docs/)."""
+    panels = []
+    for r in reports:
+        data = json.loads(Path(r).read_text(encoding="utf-8"))
+        for m in data["results"][1:] or data["results"]:
+            fit = data.get("calibration", {}).get("fitted_on", {})
+            half = " (a part)" if fit.get("holdout_share") else ""
+            panels.append({**m, "name": f"model {data.get('model', '?')}, fitted on {short(str(fit.get('data', '?')))} "
+                                        f"{fit.get('split', '')}{half}\n{m['name']}"})
+    plot(panels, path, "Reliability of attribution scores on documents the calibration was not fitted on")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", required=True, help="model folder")
-    ap.add_argument("--data", required=True, help="annotated corpus to fit on: JSONL, brat folder, or 'bundled'")
+    ap.add_argument("--plot-reports", nargs="+", metavar="REPORT",
+                    help="only plot the held-out results of earlier --report files into --output-plot")
+    ap.add_argument("--model", help="model folder")
+    ap.add_argument("--data", help="annotated corpus to fit on: JSONL, brat folder, or 'bundled'")
     ap.add_argument("--split", default="dev", help="its split (default dev)")
     ap.add_argument("--holdout-share", type=float, default=0.0, help="share of the documents kept out of the fit and measured")
     ap.add_argument("--heldout-data", help="another annotated corpus to measure the fitted calibration on")
@@ -146,6 +170,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--output-plot", help="write a reliability diagram (PNG) here")
     ap.add_argument("--report", help="write the measurements as JSON here")
     args = ap.parse_args(argv)
+    if args.plot_reports:
+        if not args.output_plot:
+            ap.error("--plot-reports needs --output-plot")
+        plot_reports(args.plot_reports, args.output_plot)
+        return 0
+    if not (args.model and args.data):
+        ap.error("--model and --data are required")
     try:
         if not 0 <= args.holdout_share < 1:
             raise InputError(f"--holdout-share must be in [0, 1), got {args.holdout_share}")
@@ -157,17 +188,17 @@ def main(argv: list[str] | None = None) -> int:
         fit_idx = [i for i, d in enumerate(docs) if not in_holdout(d.id, args.holdout_share)]
         out_idx = [i for i, d in enumerate(docs) if in_holdout(d.id, args.holdout_share)]
         fit_gold, fit_raw = [docs[i] for i in fit_idx], [raw[i] for i in fit_idx]
-        what = f"{args.data} {args.split}" + (f" ({len(fit_idx)} of {len(docs)} documents)" if out_idx else "")
-        cal = fit_calibrator(*outcomes(fit_gold, fit_raw), data=str(args.data), split=args.split,
+        what = f"{short(args.data)} {args.split}" + (f" ({len(fit_idx)} of {len(docs)} documents)" if out_idx else "")
+        cal = fit_calibrator(*outcomes(fit_gold, fit_raw), data=short(args.data), split=args.split,
                              documents=len(fit_idx), holdout_share=args.holdout_share)
         results = [measure(f"fit: {what}", fit_gold, fit_raw, cal)]
         if out_idx:
-            results.append(measure(f"held out: {args.data} {args.split} ({len(out_idx)} other documents)",
+            results.append(measure(f"held out: {short(args.data)} {args.split} ({len(out_idx)} other documents)",
                                    [docs[i] for i in out_idx], [raw[i] for i in out_idx], cal))
         if args.heldout_data:
             hdocs = read_corpus(args.heldout_data, split=args.heldout_split, on_invalid="skip")
             hraw, model = raw_predictions(args.model, hdocs, args.heldout_predictions, model)
-            results.append(measure(f"held out: {args.heldout_data} {args.heldout_split or ''}".strip(), hdocs, hraw, cal))
+            results.append(measure(f"held out: {short(args.heldout_data)} {args.heldout_split or ''}".strip(), hdocs, hraw, cal))
         for m in results:
             print(show(m))
         print(f"calibration: {len(cal.x)} knots; raw {cal.x[0]:.3f}..{cal.x[-1]:.3f} -> {cal.y[0]:.3f}..{cal.y[-1]:.3f}")
@@ -184,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             plot(results, args.output_plot, f"Reliability of attribution scores: {Path(args.model).name}")
             print(f"wrote {args.output_plot}")
         if args.report:
-            Path(args.report).write_text(json.dumps({"calibration": cal.to_dict(), "results": results}, indent=2) + "\n")
+            Path(args.report).write_text(json.dumps({"model": Path(args.model).name, "calibration": cal.to_dict(),
+                                                     "results": results}, indent=2) + "\n")
     except ClaimclsError as err:
         print(f"calibrate: error: {err}", file=sys.stderr)
         return 2
