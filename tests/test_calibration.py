@@ -147,11 +147,54 @@ def test_min_score_in_python_and_on_the_command_line(overfit, tmp_path, capsys):
     assert code == 2 and "--min-score must be between 0 and 1, got 2.0" in capsys.readouterr().err
 
 
-def test_calibrate_script_fits_and_writes_a_copy(tiny_model_dir, tmp_path, capsys):
-    """scripts/calibrate.py on cached predictions: the bundled dev documents themselves, some
-    made wrong (content replaced by the cue), the wrong ones with lower scores."""
-    import importlib.util
+def _noisy_predictions(gold, seed=0):
+    """The gold documents as predictions, about 40% made wrong (content replaced by the cue),
+    the wrong ones scored lower."""
     from dataclasses import replace
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for doc in gold:
+        atts = []
+        for a in doc.attributions:
+            wrong = rng.uniform() < 0.4
+            atts.append(replace(a, content=(a.cue,) if wrong else a.content,
+                                score=float(rng.uniform(0.2, 0.7) if wrong else rng.uniform(0.5, 1.0))))
+        out.append(replace(doc, attributions=tuple(atts)))
+    return out
+
+
+def test_training_fits_the_calibration_on_dev_and_saves_it(tmp_path, caplog):
+    from types import SimpleNamespace
+
+    from claimcls.training import Trainer
+
+    gold = claimcls.read_corpus("bundled", split="dev")
+
+    class FakeModel:  # what Trainer._calibrate uses of an AttributionModel
+        calibration = "stale"
+        saved = 0
+
+        def predict(self, texts):
+            assert self.calibration is None  # raw scores are what is fitted
+            return _noisy_predictions(gold)[: len(texts)]
+
+        def save(self, path, training=None):
+            self.saved += 1
+
+    trainer = Trainer.__new__(Trainer)
+    trainer.corpora, trainer.output_dir = SimpleNamespace(dev={"bundled_dev": gold}), tmp_path
+    model = trainer._calibrate(FakeModel(), {})
+    assert isinstance(model.calibration, Calibrator) and model.saved == 1
+    assert model.calibration.fitted_on["data"] == "bundled_dev" and model.calibration(0.3) < model.calibration(0.9)
+    trainer.corpora = SimpleNamespace(dev={"tiny": gold[:1]})  # too few attributions: raw scores, not saved
+    model = trainer._calibrate(FakeModel(), {})
+    assert model.calibration is None and model.saved == 0 and "no score calibration" in caplog.text
+
+
+def test_calibrate_script_fits_and_writes_a_copy(tiny_model_dir, tmp_path, capsys):
+    """scripts/calibrate.py on cached predictions (noisy copies of the bundled dev documents)."""
+    import importlib.util
 
     from conftest import ROOT
 
@@ -159,17 +202,8 @@ def test_calibrate_script_fits_and_writes_a_copy(tiny_model_dir, tmp_path, capsy
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     gold = claimcls.read_corpus("bundled", split="dev")
-    rng = np.random.default_rng(0)
-    lines = []
-    for doc in gold:
-        atts = []
-        for a in doc.attributions:
-            wrong = rng.uniform() < 0.4
-            atts.append(replace(a, content=(a.cue,) if wrong else a.content,
-                                score=float(rng.uniform(0.2, 0.7) if wrong else rng.uniform(0.5, 1.0))))
-        lines.append(json.dumps(replace(doc, attributions=tuple(atts)).to_dict()) + "\n")
     cache = tmp_path / "pred.jsonl"
-    cache.write_text("".join(lines))
+    cache.write_text("".join(json.dumps(d.to_dict()) + "\n" for d in _noisy_predictions(gold)))
     code = script.main(["--model", str(tiny_model_dir), "--data", "bundled", "--split", "dev", "--predictions", str(cache),
                         "--output", str(tmp_path / "copy"), "--report", str(tmp_path / "r.json")])
     out = capsys.readouterr().out
