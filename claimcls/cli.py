@@ -136,6 +136,9 @@ def cmd_predict(args, extra) -> int:
     if args.engine == "ray":
         from .ray_engine import run_ray_predict
 
+        if args.min_score:
+            raise InputError("--min-score is not applied by --engine ray; filter its output shards on \"score\" instead")
+
         return run_ray_predict(args)
     if args.format == "parquet":
         raise ClaimclsError("--format parquet writes shards with --engine ray; without it use jsonl, csv, brat, table or html")
@@ -226,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-format", choices=("auto", "jsonl", "text"), default="auto",
                    help="auto: .jsonl/.ndjson/.json files (any case) and stdin starting with a JSON object are JSONL, the rest text")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--min-score", type=float, default=0.0, metavar="X",
+                   help="drop attributions scored below X, in [0, 1] (with a calibrated model, the score is the "
+                        "probability that the attribution is right; the count dropped is printed on stderr)")
     p.add_argument("--engine", choices=("local", "ray"), default="local",
                    help="ray: label JSONL/Parquet shards on a Ray cluster, one output shard each in --output DIR (claimcls[ray])")
     p.add_argument("--address", help="--engine ray: the cluster (auto, ray://HOST:10001); default: a local Ray instance")

@@ -135,6 +135,7 @@ class TrainConfig:
     eval_every_epochs: int = field(default=1, metadata={"help": "evaluate on dev, keep the model if it is the best so far, and checkpoint every N epochs; the last epoch always"})
     eval_every_steps: int = field(default=0, metadata={"help": "also evaluate on dev every N steps (0: only every eval_every_epochs epochs)"})
     tune_cue_bias: tuple[float, ...] = field(default=(), metadata={"help": "after training, try these decode.cue_bias values on the first dev set and save the model with the best (empty: keep decode.cue_bias)"})
+    calibrate: bool = field(default=True, metadata={"help": "after training (and tune_cue_bias), fit the score calibration on the first dev set so that an attribution's score is the probability that it is right (calibration.json)"})
     log_every: int = field(default=20, metadata={"help": "log the loss every N steps"})
 
     def __post_init__(self) -> None:

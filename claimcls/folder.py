@@ -7,6 +7,8 @@ A folder is complete and safe to load (never unpickled, never remote code):
 - ``model.safetensors``: every weight, in fp32;
 - ``encoder/``: the encoder's Hugging Face config and tokenizer;
 - ``metrics.json`` (dev scores) and, from training, ``training.json``;
+- optionally ``calibration.json``: the map from raw score to probability of being right
+  (``calibration.py``); without it, scores are the raw ones;
 - optionally ``model.onnx`` and ``onnx_check.json`` (``claimcls export --onnx``).
 """
 
@@ -22,6 +24,7 @@ from typing import Any
 import torch
 
 from .atomic import atomic_dir, write_atomic
+from .calibration import Calibrator, read_calibration, write_calibration
 from .config import Config, config_from_dict
 from .errors import ModelFolderError
 from .folder_checks import (
@@ -48,10 +51,12 @@ class Folder:
     tokenizer: Any
     encoder_name: str
     metrics: dict[str, Any]
+    calibration: Calibrator | None = None
 
 
 def write_folder(path: str | os.PathLike, module: ClaimModel, tokenizer, config: Config, encoder_name: str,
-                 metrics: Mapping[str, Any], training: Mapping[str, Any] | None = None) -> Path:
+                 metrics: Mapping[str, Any], training: Mapping[str, Any] | None = None,
+                 calibration: Calibrator | None = None) -> Path:
     """Write a complete model folder (see the module docstring); returns its path."""
     path = Path(path)
     state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in module.state_dict().items()}
@@ -59,6 +64,8 @@ def write_folder(path: str | os.PathLike, module: ClaimModel, tokenizer, config:
     # written aside and renamed into place: a failed save leaves the old folder whole
     with atomic_dir(path, keep=("checkpoint",)) as tmp:
         _write_files(tmp, state, module, tokenizer, config, encoder_name, metrics, training)
+        if calibration is not None:
+            write_calibration(tmp, calibration)
     return path
 
 
@@ -134,4 +141,4 @@ def read_folder(path: str | os.PathLike) -> Folder:
     metrics = {}
     if (path / "metrics.json").is_file():
         metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
-    return Folder(config, module, tokenizer, meta.get("encoder", ""), metrics)
+    return Folder(config, module, tokenizer, meta.get("encoder", ""), metrics, read_calibration(path))

@@ -9,7 +9,8 @@ loading and the command line can share them:
 - :func:`check_safetensors_file`: the file's header and length agree (a truncated copy);
 - :func:`check_tokenizer`: the tokenizer has the vocabulary its encoder was trained with (a
   folder missing its tokenizer files loads a 5-token vocabulary without complaint);
-- :func:`check_model_folder`: all of the above on a folder, before any work is done.
+- :func:`check_model_folder`: all of the above on a folder, before any work is done (and
+  the score calibration, ``calibration.json``, when there is one).
 """
 
 from __future__ import annotations
@@ -183,6 +184,9 @@ def check_model_folder(path: str | os.PathLike, *, weights: bool = True, tokeniz
                                "incomplete: copy it again or save the model again")
     if (path / "metrics.json").exists():
         _read_json(path / "metrics.json", "delete it or copy the folder again (it only records dev scores)")
+    from .calibration import read_calibration
+
+    read_calibration(path)
     check_safetensors_file(path / "model.safetensors")
     if meta.get("weights_sha256") and weights_digest(path / "model.safetensors") != meta["weights_sha256"]:
         raise ModelFolderError(f"{path / 'model.safetensors'}: its bytes differ from those saved (SHA-256 mismatch); "

@@ -3,8 +3,10 @@
 The engine: documents are split into sentence windows, windows are sorted by length and
 packed into batches with dynamic padding, the encoder runs under ``torch.inference_mode``
 (in bf16 where that pays and agrees with fp32, see ``device.py``), and ``heads.decode``
-turns the scores into the data layer's :class:`~claimcls.schema.Document`. The folder
-format is ``folder.py``'s; the ONNX encoder is ``onnx_backend.py``'s.
+turns the scores into the data layer's :class:`~claimcls.schema.Document`; the folder's
+score calibration (``calibration.py``), when it has one, turns each raw score into the
+probability that the attribution is right. The folder format is ``folder.py``'s; the ONNX
+encoder is ``onnx_backend.py``'s.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import torch
 
 from . import heads
 from .batching import Example, collate, inference_examples
+from .calibration import Calibrator, check_min_score, filter_min_score
 from .config import DEFAULT_PRECISION, Config, DecodeConfig
 from .device import (
     DTYPES,
@@ -61,15 +64,23 @@ class AttributionModel:
     Get one with :func:`load` or from training. How it decodes is ``config.decode``
     (:class:`~claimcls.config.DecodeConfig`), saved with it; change it with
     ``model.decode = dataclasses.replace(model.decode, content_threshold=0.6)``.
+
+    ``calibration`` (a :class:`~claimcls.calibration.Calibrator`, saved as the folder's
+    ``calibration.json``) maps each attribution's raw score to the probability that it
+    matches a gold attribution whole; ``None`` leaves the raw score (cue tag probability x
+    content link probability). It was fitted under the saved ``decode``: refit it after
+    changing that.
     """
 
     def __init__(self, module: ClaimModel, tokenizer, config: Config, *, device: str | torch.device = "auto",
-                 encoder_name: str = "", metrics: Mapping[str, Any] | None = None):
+                 encoder_name: str = "", metrics: Mapping[str, Any] | None = None,
+                 calibration: Calibrator | None = None):
         self.module = module.eval()
         self.tokenizer = tokenizer
         self.config = config
         self.encoder_name = encoder_name
         self.metrics = dict(metrics or {})
+        self.calibration = calibration
         self.device = resolve_device(device)
         self.module.to(self.device)
         self.dtype = torch.float32
@@ -132,13 +143,16 @@ class AttributionModel:
 
     # ------------------------------------------------------------------ prediction
 
-    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[Document]:
+    def predict(self, texts: Sequence[str], batch_size: int = 32, min_score: float = 0.0) -> list[Document]:
         """Label every text.
 
         Args:
             texts: the documents' texts (or ``{"id", "text"}`` mappings). A bare ``str`` is
                 a ``TypeError``: wrap a single text in a list.
             batch_size: windows per forward pass.
+            min_score: drop attributions scored below this (a filter: precision up, recall
+                down; with a calibrated model the score is the probability of being right).
+                Between 0 and 1, else ``InputError``.
 
         Returns:
             One :class:`Document` per text, in order, with sentences and attributions.
@@ -149,16 +163,17 @@ class AttributionModel:
         """
         if isinstance(texts, (str, bytes)):
             raise TypeError("predict expects a sequence of texts, got a single str; use predict([text])")
-        return list(self.predict_stream(texts, batch_size=batch_size, chunk_size=max(len(texts), 1)))
+        return list(self.predict_stream(texts, batch_size=batch_size, chunk_size=max(len(texts), 1), min_score=min_score))
 
     def predict_stream(self, items: Iterable[str | Mapping[str, str]], batch_size: int = 32,
-                       chunk_size: int = 256, chunk_chars: int = CHUNK_CHARS) -> Iterator[Document]:
+                       chunk_size: int = 256, chunk_chars: int = CHUNK_CHARS, min_score: float = 0.0) -> Iterator[Document]:
         """Label an iterable of texts or ``{"id", "text"}`` mappings lazily, in input order,
         holding at most ``chunk_size`` documents (and about ``chunk_chars`` characters) in
         memory. While the model runs on one chunk, the next is split into sentences and
-        tokenized in a thread."""
+        tokenized in a thread. ``min_score``: as in :meth:`predict`."""
         if isinstance(items, (str, bytes)):
             raise TypeError("predict_stream expects an iterable of texts, got a single str")
+        min_score = check_min_score(min_score)
         if batch_size < 1 or chunk_size < 1:
             raise ValueError(f"batch_size and chunk_size must be 1 or more, got {batch_size} and {chunk_size}")
         chunks = _chunked(items, chunk_size, chunk_chars)
@@ -171,7 +186,8 @@ class AttributionModel:
                 if prepared is None:
                     return
                 pending = pool.submit(self._prepare, next(chunks, None), batch_size)
-                yield from self._run(prepared)
+                for doc in self._run(prepared):
+                    yield filter_min_score(doc, min_score)[0]
 
     def predict_dataset(self, ds, text_column: str = "text", **kwargs):
         """A ``datasets.Dataset`` with an ``attributions`` column added, batched through
@@ -223,6 +239,8 @@ class AttributionModel:
             hidden, logits = self._encode(tensors)
             score = heads.scorer(self.module, hidden, tensors["sent_ids"])
             for doc_index, att in heads.decode(batch, encs, logits, score, self.decode):
+                if self.calibration is not None:
+                    att = replace(att, score=self.calibration(att.score))
                 found[doc_index].append(att)
         out = []
         for doc, doc_id, atts in zip(docs, ids, found):
@@ -235,9 +253,11 @@ class AttributionModel:
     def save(self, path: str | os.PathLike, *, training: Mapping[str, Any] | None = None) -> Path:
         """Write a complete model folder (``folder.py``): ``config.json`` (resolved config
         with its ``decode`` section, label maps, library version, encoder name),
-        ``model.safetensors``, ``encoder/`` (encoder config and tokenizer), ``metrics.json``
-        and ``README.md`` (the model card, ``model_card.py``)."""
-        path = write_folder(path, self.module, self.tokenizer, self.config, self.encoder_name, self.metrics, training)
+        ``model.safetensors``, ``encoder/`` (encoder config and tokenizer), ``metrics.json``,
+        ``README.md`` (the model card, ``model_card.py``) and, when the model has one, its
+        score calibration (``calibration.json``)."""
+        path = write_folder(path, self.module, self.tokenizer, self.config, self.encoder_name, self.metrics, training,
+                            self.calibration)
         write_model_card(path)  # from the files just written
         return path
 
@@ -303,11 +323,11 @@ def load(path: str | os.PathLike, device: str | torch.device = "auto", precision
         from .onnx_backend import OnnxEncoder
 
         model = AttributionModel(folder.module, folder.tokenizer, folder.config, device="cpu",
-                                 encoder_name=folder.encoder_name, metrics=folder.metrics)
+                                 encoder_name=folder.encoder_name, metrics=folder.metrics, calibration=folder.calibration)
         model.onnx = OnnxEncoder(path)
         return model
     model = AttributionModel(folder.module, folder.tokenizer, folder.config, device=device,
-                             encoder_name=folder.encoder_name, metrics=folder.metrics)
+                             encoder_name=folder.encoder_name, metrics=folder.metrics, calibration=folder.calibration)
     if precision != "fp32":
         model.set_precision(precision, calibration_texts() if precision == "auto" else None)
     return model

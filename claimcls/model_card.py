@@ -101,6 +101,26 @@ def _metric_rows(name: str, m: dict[str, Any]) -> list[str]:
     return rows + [""]
 
 
+def _score_section(cal: Any) -> list[str]:
+    """What an attribution's ``score`` means in this folder."""
+    lines = ["## Scores", ""]
+    if not isinstance(cal, dict):
+        return lines + ["This folder has no `calibration.json`: an attribution's `score` is the **raw** score (cue tag "
+                        "probability x content link probability), which orders attributions but is not the probability "
+                        "that one is right. `python scripts/calibrate.py --model FOLDER --data bundled --split dev "
+                        "--in-place` fits a calibration.", ""]
+    fit = cal.get("fitted_on") if isinstance(cal.get("fitted_on"), dict) else {}
+    where = f"`{fit.get('data', '?')}` {fit.get('split', '')}".strip()
+    return lines + [f"An attribution's `score` is **calibrated** (`calibration.json`, isotonic, fitted on {where}: "
+                    f"{fit.get('attributions', '?')} predicted attributions, {fit.get('right', '?')} right): it estimates "
+                    "the probability that the attribution matches a gold one whole (docs/evaluation.md). Expected "
+                    "calibration error there (in-sample: expect more on other documents): "
+                    f"{fit.get('ece_before', '?')} raw, {fit.get('ece_after', '?')} calibrated. "
+                    "`claimcls predict --min-score 0.7` keeps only attributions at least that likely to be right. It holds for "
+                    "text like that set: on another kind of text it can be far off (docs/evaluation.md, \"Scores\"); "
+                    "refit it on annotated documents of that kind with scripts/calibrate.py.", ""]
+
+
 def model_card(folder: str | os.PathLike) -> str:
     """The card's Markdown text for a saved model folder."""
     folder = Path(folder)
@@ -146,6 +166,7 @@ def model_card(folder: str | os.PathLike) -> str:
     else:
         lines += ["No dev metrics were measured when this folder was saved "
                   "(`claimcls evaluate --model FOLDER --data bundled --split test` measures them).", ""]
+    lines += _score_section(_read_json(folder / "calibration.json"))
     lines += [
         "## Intended use", "",
         "Finding who said what in English news text, for newsroom data teams, media researchers and fact-checkers: "

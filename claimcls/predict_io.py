@@ -5,7 +5,8 @@ JSONL files of ``{"id", "text"}`` lines, Parquet or Arrow files with ``id`` and 
 columns, or stdin (JSONL lines, or else one plain-text
 document). Output formats: ``jsonl`` (the document shape), ``csv`` (a row per
 attribution), ``brat`` (a folder) and ``table`` (for people). ``--resume`` skips the
-documents an earlier, interrupted run already wrote to ``--output``.
+documents an earlier, interrupted run already wrote to ``--output``. ``--min-score X``
+drops attributions scored below X (counted on stderr at the end).
 """
 
 from __future__ import annotations
@@ -29,10 +30,15 @@ logger = logging.getLogger(__name__)
 
 
 def run_predict(args) -> int:
+    from .calibration import check_min_score
     from .folder_checks import check_model_folder
 
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be 1 or more, got {args.batch_size}")
+    try:
+        check_min_score(getattr(args, "min_score", 0.0))
+    except InputError:
+        raise InputError(f"--min-score must be between 0 and 1, got {args.min_score}") from None
     _check_device(args)
     rank, world = _process()
     paths = [] if args.inputs == ["-"] else list(args.inputs)
@@ -62,7 +68,7 @@ def run_predict(args) -> int:
         else:
             writer.discard()
         raise
-    count, stopped = written
+    count, stopped, (dropped, found) = written
     total = writer.written + len(writer.done)
     if total:
         writer.finish()
@@ -71,6 +77,9 @@ def run_predict(args) -> int:
     if report.skipped:
         print(f"claimcls predict: skipped {len(report.skipped)} invalid input(s) (--skip-invalid); the first: "
               f"{report.skipped[0]}", file=sys.stderr)
+    if getattr(args, "min_score", 0.0):
+        print(f"claimcls predict: --min-score {args.min_score:g} dropped {dropped} of {found} attribution(s)"
+              + (" (this process's share)" if world > 1 else ""), file=sys.stderr)
     if stopped is not None:
         if not total:
             raise stopped
@@ -84,10 +93,12 @@ def run_predict(args) -> int:
     return 0
 
 
-def _predict_into(args, writer: Writer, items, rank: int, world: int) -> tuple[int, ClaimclsError | None]:
-    """Run the model over ``items`` into ``writer``. Returns the number of input documents
-    and the input error that ended the stream early (after every document before it was
-    written), if any."""
+def _predict_into(args, writer: Writer, items, rank: int,
+                  world: int) -> tuple[int, ClaimclsError | None, tuple[int, int]]:
+    """Run the model over ``items`` into ``writer``. Returns the number of input documents,
+    the input error that ended the stream early (after every document before it was
+    written), if any, and how many attributions ``--min-score`` dropped of how many found."""
+    from .calibration import filter_min_score
     from .inference import load
 
     model = load(args.model, device=_device(args.device, rank, world), precision=args.precision, backend=args.backend)
@@ -126,9 +137,13 @@ def _predict_into(args, writer: Writer, items, rank: int, world: int) -> tuple[i
 
     from tqdm.auto import tqdm
 
+    found = [0, 0]  # attributions dropped by --min-score, found
     bar = tqdm(desc="documents", unit="doc", disable=args.no_progress or rank != 0, file=sys.stderr)
     try:
         for doc in model.predict_stream(todo(), batch_size=args.batch_size):
+            found[1] += len(doc.attributions)
+            doc, dropped = filter_min_score(doc, getattr(args, "min_score", 0.0))
+            found[0] += dropped
             try:
                 writer.write(doc)
             except OSError as err:
@@ -140,7 +155,7 @@ def _predict_into(args, writer: Writer, items, rank: int, world: int) -> tuple[i
     if check_order and count[0] < len(writer.done) and not stopped:
         raise ResumeMismatch(f"--resume: {args.output} holds {len(writer.done)} documents but the input only {count[0]}: "
                              "it was written from another input; give a new --output")
-    return count[0], stopped[0] if stopped else None
+    return count[0], stopped[0] if stopped else None, (found[0], found[1])
 
 
 def _check_device(args) -> None:

@@ -265,6 +265,27 @@ class Trainer:
         model = load(self.output_dir, device=self.accelerator.device, precision="fp32")
         if self.config.train.tune_cue_bias and self.corpora.dev:
             model = self._tune_cue_bias(model, training)
+        if self.config.train.calibrate and self.corpora.dev:
+            model = self._calibrate(model, training)
+        return model
+
+    def _calibrate(self, model: AttributionModel, training: dict[str, Any]) -> AttributionModel:
+        """Fit the score calibration on the first dev set, under the final decode settings,
+        and save it with the model; too few predictions to fit one keep the raw score."""
+        from .calibration import fit_calibrator, outcomes
+        from .errors import InputError
+
+        name, docs = next(iter(self.corpora.dev.items()))
+        model.calibration = None
+        pred = model.predict([d.text for d in docs])
+        try:
+            model.calibration = fit_calibrator(*outcomes(docs, pred), data=name, split="dev")
+        except InputError as err:
+            logger.warning("no score calibration: %s", err)
+            return model
+        fit = model.calibration.fitted_on
+        logger.info("score calibration fitted on %s: ECE %.4f raw -> %.4f calibrated", name, fit["ece_before"], fit["ece_after"])
+        model.save(self.output_dir, training=training)
         return model
 
     def _tune_cue_bias(self, model: AttributionModel, training: dict[str, Any]) -> AttributionModel:
