@@ -9,9 +9,10 @@ holds no text of the corpus, so it can be committed beside a corpus that may not
 :func:`apply_overlay` sets the kind and target of the gold attributions of every document
 the overlay names, after :func:`overlay_problems` found nothing wrong: each line's document
 and cue exist, no gold attribution of an overlaid document is missing or named twice, and
-each target lies in the text and is not a whole content piece. A target may overlap
-PolNeAR's content or cue: PolNeAR keeps the accused or urged party there ("urges X to",
-"accusing her of"; docs/annotation.md §8), where claimcls's own corpus would not.
+each target lies in the text and is not the whole content. A target may lie inside PolNeAR's
+content or cue: PolNeAR keeps the accused or urged party there ("urged X to ...", "accusing
+her of", "was accused of" with the party as a content piece; docs/annotation.md §8), where
+claimcls's own corpus would not.
 """
 
 from __future__ import annotations
@@ -100,9 +101,9 @@ def overlay_problems(docs: Sequence[Document], lines: Iterable[OverlayLine]) -> 
             s, e = line.target
             if e > len(doc.text):
                 problems.append(f"{line.where}: target {[s, e]} ends past the text of {line.doc!r} ({len(doc.text)} characters)")
-            elif any((s, e) == (c.start, c.end) for a in atts for c in a.content):
-                problems.append(f"{line.where}: target {[s, e]} is a whole content piece; a target is the party, "
-                                "not what was said (docs/annotation.md §2): make it null or the party's span")
+            elif any(len(a.content) == 1 and (s, e) == (a.content[0].start, a.content[0].end) for a in atts):
+                problems.append(f"{line.where}: target {[s, e]} is the whole content; a party that is all the content "
+                                "leaves the target null (docs/annotation.md §2, 'The council condemned Brenland')")
     for doc_id in sorted({d for d, _ in seen}):
         doc = by_id[doc_id]
         missing = [[a.cue.start, a.cue.end] for a in doc.attributions if (doc_id, (a.cue.start, a.cue.end)) not in seen]

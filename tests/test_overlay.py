@@ -89,7 +89,7 @@ def test_bad_kinds_missing_and_doubled_attributions_and_content_as_target_are_re
         apply_overlay([doc], read_overlay(write(tmp_path, rows)))
     content = doc.attributions[1].content[0]
     rows = lines_for(doc, ["accusation", "statement", "appeal"], [None, [content.start, content.end], None])
-    with pytest.raises(CorpusError, match=r"is a whole content piece"):
+    with pytest.raises(CorpusError, match=r"is the whole content; a party that is all the content leaves the target null"):
         apply_overlay([doc], read_overlay(write(tmp_path, rows)))
     with pytest.raises(CorpusError, match=r"exactly the fields cue, doc, kind, target; got \['cue', 'doc', 'kind', 'target', 'text'\]"):
         read_overlay(write(tmp_path, [dict(rows[0], text="words")]))
