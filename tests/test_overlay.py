@@ -133,3 +133,26 @@ def test_the_committed_overlay_fits_polnear_dev(polnear):
                 t = a.target
                 assert t.text.strip() == t.text and t.text, (doc.id, t)
                 assert not doc.text[t.start - 1:t.start].isalnum() and not doc.text[t.end:t.end + 1].isalnum(), (doc.id, t)
+
+
+def test_evaluate_with_an_overlay_prints_kinds_beside_the_cue_table(tiny_model_dir, tmp_path, capsys):
+    from claimcls.cli import main
+    from claimcls.corpus import read_corpus
+    from conftest import FIXTURES
+
+    docs = read_corpus(FIXTURES / "tiny.jsonl")
+    rows = [{"doc": docs[0].id, "cue": [a.cue.start, a.cue.end], "kind": "belief", "target": None} for a in docs[0].attributions]
+    out = tmp_path / "m.json"
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(FIXTURES / "tiny.jsonl"), "--precision", "fp32",
+                 "--overlay", str(write(tmp_path, rows)), "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"overlay: 1 documents, {len(rows)} gold attributions (belief {len(rows)})" in printed
+    assert "cue table, on every gold cue" in printed
+    metrics = json.loads(out.read_text())
+    assert metrics["overlay"]["cue_table"]["all_gold"]["accuracy"] == 0.0  # the cues are "said"/"added": statements
+    assert metrics["overlay"]["documents"] == 1 and metrics["documents"] == len(docs)
+    rows[0]["cue"] = [0, 1]
+    assert main(["evaluate", "--model", str(tiny_model_dir), "--data", str(FIXTURES / "tiny.jsonl"),
+                 "--overlay", str(write(tmp_path, rows))]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "has no gold cue at [0, 1]" in err, err
