@@ -70,7 +70,7 @@ def read_overlay(path: str | Path) -> list[OverlayLine]:
     path = Path(path)
     files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
     if not files or not files[0].is_file():
-        raise CorpusError(f"--overlay {path}: expected a .jsonl overlay file or a folder of them; found none")
+        raise CorpusError(f"{path}: expected an overlay (.jsonl file, or a folder of them); found none")
     out = []
     for file in files:
         for n, line in enumerate(file.read_text(encoding="utf-8").split("\n"), 1):
