@@ -109,7 +109,7 @@ def score(gold: Sequence[Document], pred: Sequence[Document]) -> dict[str, Any]:
                 ov[1] += max((_inter((s.start, s.end), (x.start, x.end)) for x in ps), default=0) / max(s.end - s.start, 1)
         out[role] = {"exact": _prf(ex[0], ex[1], ex[0], ex[2]), "overlap": _prf(ov[0], ex[1], ov[1], ex[2])}
     tp = n_pred = n_gold = 0
-    split = {"in_sentence": [0, 0, 0], "cross_sentence": [0, 0, 0]}
+    split = {"in_sentence": [0, 0, 0, 0], "cross_sentence": [0, 0, 0, 0]}  # matched pred, pred, matched gold, gold
     kind_pairs: list[tuple[str, str]] = []
     resolved = [0, 0]
     sent = [0, 0, 0]  # tp, pred, gold
@@ -120,11 +120,12 @@ def score(gold: Sequence[Document], pred: Sequence[Document]) -> dict[str, Any]:
         n_gold += len(g.attributions)
         for i, att in enumerate(g.attributions):
             key = "cross_sentence" if len(g.sentences_touched(att)) > 1 else "in_sentence"
-            split[key][2] += 1
-            split[key][0] += any(i == a for a, _ in m)
-        for j, att in enumerate(p.attributions):
+            split[key][3] += 1
+            split[key][2] += any(i == a for a, _ in m)
+        for j, att in enumerate(p.attributions):  # a prediction is split by its own spans (a far target makes it cross)
             key = "cross_sentence" if len(g.sentences_touched(att)) > 1 else "in_sentence"
             split[key][1] += 1
+            split[key][0] += any(j == b for _, b in m)
         for i, j in m:
             ga, pa = g.attributions[i], p.attributions[j]
             if ga.kind is not None:
@@ -138,8 +139,8 @@ def score(gold: Sequence[Document], pred: Sequence[Document]) -> dict[str, Any]:
         sent[1] += len(psent)
         sent[2] += len(gsent)
     out["attribution"] = _prf(tp, n_pred, tp, n_gold)
-    out["attribution_in_sentence"] = _prf(split["in_sentence"][0], split["in_sentence"][1], split["in_sentence"][0], split["in_sentence"][2])
-    out["attribution_cross_sentence"] = _prf(split["cross_sentence"][0], split["cross_sentence"][1], split["cross_sentence"][0], split["cross_sentence"][2])
+    out["attribution_in_sentence"] = _prf(*split["in_sentence"])
+    out["attribution_cross_sentence"] = _prf(*split["cross_sentence"])
     out["sentence_has_attribution"] = _prf(sent[0], sent[1], sent[0], sent[2])
     if kind_pairs:
         out["kind"] = _kind_scores(kind_pairs)
