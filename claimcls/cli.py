@@ -102,9 +102,10 @@ def cmd_train(args, extra) -> int:
 def cmd_evaluate(args, extra) -> int:
     from .atomic import write_atomic
     from .corpus import read_corpus
-    from .evaluation import evaluate, format_metrics
+    from .evaluation import format_metrics, format_overlay, predict_gold, score, score_overlay
     from .folder_checks import check_model_folder
     from .inference import load
+    from .overlay import apply_overlay, read_overlay
     from .predict_io import check_output
 
     if args.batch_size < 1:
@@ -113,9 +114,15 @@ def cmd_evaluate(args, extra) -> int:
     check_model_folder(args.model)
     _check_device_only(args.device, args.precision)
     docs = read_corpus(args.data, split=args.split, on_invalid="skip" if args.skip_invalid else "raise")
+    overlaid = apply_overlay(docs, read_overlay(args.overlay)) if args.overlay else None  # refused before any work
     model = load(args.model, device=args.device, precision=args.precision)
-    metrics = evaluate(model, docs, batch_size=args.batch_size)
+    pred = predict_gold(model, docs, batch_size=args.batch_size)
+    metrics = score(docs, pred)
     print(format_metrics(metrics))
+    if overlaid is not None:
+        metrics["overlay"] = score_overlay(overlaid, pred)
+        print()
+        print(format_overlay(metrics["overlay"]))
     if args.output:
         write_atomic(args.output, json.dumps(metrics, indent=2) + "\n")
         print(f"metrics written to {args.output}", file=sys.stderr)
@@ -204,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", default=DEFAULT_PRECISION, help="auto, fp32, bf16, fp16")
     p.add_argument("--skip-invalid", action="store_true", help="skip brat attributions without cue or content (reported)")
+    p.add_argument("--overlay", help="kinds and targets for some of the corpus's documents (a .jsonl file or a folder of them, "
+                   "e.g. tests/polnear_overlay): also scores kinds and targets on those documents, beside the cue-table baseline")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("stats", help="count documents, sentences, attributions, kinds and spans of a corpus")

@@ -10,6 +10,8 @@
 - On matched attributions: kind accuracy and macro-F1, resolved-source accuracy.
 - Sentences: has-attribution precision/recall/F1 (a sentence has one when a cue starts in it).
 - Attributions whose spans touch more than one sentence are also scored apart.
+- Overlays (kinds and targets laid over PolNeAR, claimcls.overlay): the same, on the overlaid
+  documents, beside the cue-table baseline's kinds (claimcls.cue_table).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
+from .cue_table import cue_table_kind
 from .schema import KINDS, ROLES, Attribution, Document, Span
 
 _EDGE = " \t\n\r\u00a0.,;:!?\"'“”‘’«»()[]-—–"
@@ -106,7 +109,7 @@ def score(gold: Sequence[Document], pred: Sequence[Document]) -> dict[str, Any]:
                 ov[1] += max((_inter((s.start, s.end), (x.start, x.end)) for x in ps), default=0) / max(s.end - s.start, 1)
         out[role] = {"exact": _prf(ex[0], ex[1], ex[0], ex[2]), "overlap": _prf(ov[0], ex[1], ov[1], ex[2])}
     tp = n_pred = n_gold = 0
-    split = {"in_sentence": [0, 0, 0], "cross_sentence": [0, 0, 0]}
+    split = {"in_sentence": [0, 0, 0, 0], "cross_sentence": [0, 0, 0, 0]}  # matched pred, pred, matched gold, gold
     kind_pairs: list[tuple[str, str]] = []
     resolved = [0, 0]
     sent = [0, 0, 0]  # tp, pred, gold
@@ -117,11 +120,12 @@ def score(gold: Sequence[Document], pred: Sequence[Document]) -> dict[str, Any]:
         n_gold += len(g.attributions)
         for i, att in enumerate(g.attributions):
             key = "cross_sentence" if len(g.sentences_touched(att)) > 1 else "in_sentence"
-            split[key][2] += 1
-            split[key][0] += any(i == a for a, _ in m)
-        for j, att in enumerate(p.attributions):
+            split[key][3] += 1
+            split[key][2] += any(i == a for a, _ in m)
+        for j, att in enumerate(p.attributions):  # a prediction is split by its own spans (a far target makes it cross)
             key = "cross_sentence" if len(g.sentences_touched(att)) > 1 else "in_sentence"
             split[key][1] += 1
+            split[key][0] += any(j == b for _, b in m)
         for i, j in m:
             ga, pa = g.attributions[i], p.attributions[j]
             if ga.kind is not None:
@@ -135,29 +139,58 @@ def score(gold: Sequence[Document], pred: Sequence[Document]) -> dict[str, Any]:
         sent[1] += len(psent)
         sent[2] += len(gsent)
     out["attribution"] = _prf(tp, n_pred, tp, n_gold)
-    out["attribution_in_sentence"] = _prf(split["in_sentence"][0], split["in_sentence"][1], split["in_sentence"][0], split["in_sentence"][2])
-    out["attribution_cross_sentence"] = _prf(split["cross_sentence"][0], split["cross_sentence"][1], split["cross_sentence"][0], split["cross_sentence"][2])
+    out["attribution_in_sentence"] = _prf(*split["in_sentence"])
+    out["attribution_cross_sentence"] = _prf(*split["cross_sentence"])
     out["sentence_has_attribution"] = _prf(sent[0], sent[1], sent[0], sent[2])
     if kind_pairs:
-        from sklearn.metrics import f1_score
-
-        gk, pk = zip(*kind_pairs)
-        present = sorted(set(gk), key=KINDS.index)
-        out["kind"] = {
-            "accuracy": round(100 * sum(a == b for a, b in kind_pairs) / len(kind_pairs), 2),
-            "macro_f1": round(100 * f1_score(gk, pk, labels=present, average="macro", zero_division=0), 2),
-            "n": len(kind_pairs),
-        }
+        out["kind"] = _kind_scores(kind_pairs)
     if resolved[1]:
         out["resolved_source"] = {"accuracy": round(100 * resolved[0] / resolved[1], 2), "n": resolved[1]}
     return out
 
 
+def _kind_scores(kind_pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """Accuracy and macro-F1 (over the kinds present in gold) of ``(gold, predicted)`` kinds."""
+    from sklearn.metrics import f1_score
+
+    gk, pk = zip(*kind_pairs)
+    present = sorted(set(gk), key=KINDS.index)
+    return {
+        "accuracy": round(100 * sum(a == b for a, b in kind_pairs) / len(kind_pairs), 2),
+        "macro_f1": round(100 * f1_score(gk, pk, labels=present, average="macro", zero_division=0), 2),
+        "n": len(kind_pairs),
+    }
+
+
+def score_overlay(gold: Sequence[Document], pred: Sequence[Document]) -> dict[str, Any]:
+    """:func:`score` on the documents an overlay labelled (``gold``, with kinds and targets),
+    beside the cue-table baseline: the kind :func:`~claimcls.cue_table.cue_table_kind` gives
+    each gold cue, over every gold attribution and over the gold side of the pairs the
+    model's kinds are scored on. ``pred`` may hold more documents (paired by id)."""
+    by_id = {d.id: d for d in pred}
+    missing = [g.id for g in gold if g.id not in by_id]
+    if missing:
+        raise ValueError(f"score_overlay needs a prediction for every overlaid document; none for {missing[:3]}")
+    pred = [by_id[g.id] for g in gold]
+    out = score(gold, pred)
+    out.pop("resolved_source", None)  # the gold names come from claimcls's rules, not from the overlay
+    every = [(a.kind, cue_table_kind(a.cue.text)) for g in gold for a in g.attributions]
+    matched = [(g.attributions[i].kind, cue_table_kind(g.attributions[i].cue.text))
+               for g, p in zip(gold, pred) for i, _ in match_attributions(g.attributions, p.attributions)]
+    out["cue_table"] = {"all_gold": _kind_scores(every) if every else None, "matched": _kind_scores(matched) if matched else None}
+    out["gold_kinds"] = {k: n for k in KINDS if (n := sum(g == k for g, _ in every))}
+    return out
+
+
+def predict_gold(model, docs: Sequence[Document], batch_size: int = 32) -> list[Document]:
+    """``model``'s predictions for ``docs``' texts, each under its gold document's id."""
+    pred = model.predict([d.text for d in docs], batch_size=batch_size)
+    return [type(p)(g.id, p.text, p.sentences, p.attributions) for g, p in zip(docs, pred)]
+
+
 def evaluate(model, docs: Sequence[Document], batch_size: int = 32) -> dict[str, Any]:
     """Predict ``docs``' texts with ``model`` and :func:`score` against them."""
-    pred = model.predict([d.text for d in docs], batch_size=batch_size)
-    pred = [type(p)(g.id, p.text, p.sentences, p.attributions) for g, p in zip(docs, pred)]
-    return score(docs, pred)
+    return score(docs, predict_gold(model, docs, batch_size))
 
 
 def format_metrics(m: dict[str, Any]) -> str:
@@ -177,6 +210,19 @@ def format_metrics(m: dict[str, Any]) -> str:
         lines.append(f"kind accuracy {m['kind']['accuracy']:.2f}  macro-F1 {m['kind']['macro_f1']:.2f}  (n={m['kind']['n']})")
     if "resolved_source" in m:
         lines.append(f"resolved source accuracy {m['resolved_source']['accuracy']:.2f}  (n={m['resolved_source']['n']})")
+    return "\n".join(lines)
+
+
+def format_overlay(m: dict[str, Any]) -> str:
+    """A table of :func:`score_overlay`'s output: the model's figures, then kinds beside the baseline."""
+    kinds = ", ".join(f"{k} {n}" for k, n in m["gold_kinds"].items())
+    lines = [f"overlay: {m['documents']} documents, {sum(m['gold_kinds'].values())} gold attributions ({kinds})",
+             format_metrics(m), f"{'kind':<36}{'accuracy':>10}{'macro-F1':>10}{'n':>6}"]
+    for name, d in (("model, on matched attributions", m.get("kind")),
+                    ("cue table, on the same gold", m["cue_table"]["matched"]),
+                    ("cue table, on every gold cue", m["cue_table"]["all_gold"])):
+        if d:
+            lines.append(f"{name:<36}{d['accuracy']:>10.2f}{d['macro_f1']:>10.2f}{d['n']:>6}")
     return "\n".join(lines)
 
 

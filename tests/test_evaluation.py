@@ -88,6 +88,16 @@ def test_cross_sentence_attributions_and_sentences_are_scored_apart():
     assert m["sentence_has_attribution"] == {"precision": 100.0, "recall": 50.0, "f1": 66.67, "pred": 1, "gold": 2}
 
 
+def test_in_and_cross_sentence_precision_counts_each_prediction_by_its_own_spans():
+    second = att("added", ["were wrong about it"], "she")
+    far_target = att("added", ["were wrong about it"], "she", target=sp("Ana Ruiz"))  # reaches back a sentence
+    m = score([doc(GOLD, second)], [doc(GOLD, far_target)])
+    assert m["attribution"]["f1"] == 100.0
+    # (counting matches by the gold's split gave in-sentence precision 2/1 = 200%)
+    assert m["attribution_in_sentence"] == {"precision": 100.0, "recall": 100.0, "f1": 100.0, "pred": 1, "gold": 2}
+    assert m["attribution_cross_sentence"] == {"precision": 100.0, "recall": 0.0, "f1": 0.0, "pred": 1, "gold": 0}
+
+
 def test_corpora_without_kinds_are_scored_without_targets_and_kinds():
     unlabelled = att("said", [CONTENT], "Ana Ruiz", kind=None)
     m = score([doc(unlabelled)], [doc(GOLD)])
