@@ -26,6 +26,11 @@ def test_cuda_without_a_gpu_is_an_error_not_a_cpu_run(monkeypatch, tiny_model_di
     assert resolve_device("auto").type == "cpu"  # only "auto" may choose the CPU
 
 
+def test_the_cpu_only_onnx_backend_refuses_another_device(tiny_model_dir):
+    with pytest.raises(ValueError, match="backend='onnx' runs on the CPU, got device='cuda'"):
+        claimcls.load(tiny_model_dir, device="cuda", backend="onnx")
+
+
 def test_fp16_training_without_a_gpu_is_an_error_not_fp32(monkeypatch, tmp_path):
     if HAS_CUDA:
         pytest.skip("the accelerator picks the GPU here")
