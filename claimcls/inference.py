@@ -315,9 +315,13 @@ def load(path: str | os.PathLike, device: str | torch.device = "auto", precision
 
     Raises:
         ModelFolderError: a missing or mismatched file, naming it.
+        ValueError: a device this machine lacks (``"cuda"`` without CUDA), or ``backend="onnx"``
+            with a device other than the CPU: never a silent run elsewhere.
     """
     if backend not in ("torch", "onnx"):
         raise ValueError(f"backend must be 'torch' or 'onnx', got {backend!r}")
+    if backend == "onnx" and str(device) not in ("auto", "cpu"):  # not a silent CPU run instead of the device asked for
+        raise ValueError(f"backend='onnx' runs on the CPU, got device={str(device)!r}; use device='cpu' or backend='torch'")
     folder = read_folder(path)
     if backend == "onnx":
         from .onnx_backend import OnnxEncoder

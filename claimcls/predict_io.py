@@ -101,7 +101,8 @@ def _predict_into(args, writer: Writer, items, rank: int,
     from .calibration import filter_min_score
     from .inference import load
 
-    model = load(args.model, device=_device(args.device, rank, world), precision=args.precision, backend=args.backend)
+    device = "cpu" if args.backend == "onnx" else _device(args.device, rank, world)  # ONNX Runtime runs on the CPU only
+    model = load(args.model, device=device, precision=args.precision, backend=args.backend)
     seen: set[str] = set()
     count = [0]
     stopped: list[ClaimclsError] = []

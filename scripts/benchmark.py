@@ -1,6 +1,7 @@
 """Benchmark claimcls against the transformers pipeline a user would otherwise write.
 
     python scripts/benchmark.py --model models/default [--data ../shared/data/polnear --split dev] [--output bench.json]
+    python scripts/benchmark.py --model M --device cuda --batch-size 64,128,256,512,1024 --backends claimcls-fp32,claimcls-default
 
 On the same documents and the same trained weights it measures, each backend in its own
 process (so peak memory is its own): claimcls fp32, claimcls at its defaults
@@ -11,8 +12,11 @@ the fine-tuned encoder with the tagger folded into one 9-label head (O, B-/I- pe
 a plain token classifier has no case features and sees one sentence at a time).
 
 Reported: sentences per second (the median of ``--repeats`` timed passes), peak RSS (and
-GPU memory), and the share of token labels on which each claimcls path agrees with
-claimcls fp32.
+peak GPU memory, ``torch.cuda.max_memory_allocated``, per batch size), and the share of
+token labels on which each claimcls path agrees with claimcls fp32. ``--device`` puts every
+backend on that device (``cuda`` without a GPU is an error, not a CPU run; on a GPU the
+defaults run bf16 weights); ``--batch-size`` takes a list, each claimcls backend is timed at
+every size (the pipeline at its own defaults and at 32). The ONNX backend is CPU only.
 """
 
 from __future__ import annotations
@@ -102,18 +106,34 @@ def worker(args) -> None:
 
         kwargs = {} if args.worker == "pipeline-default" else {"batch_size": 32}
         pipe = pipeline("token-classification", model=args.pipeline_dir, aggregation_strategy="simple",
-                        device=0 if torch.cuda.is_available() else -1)
+                        device=torch.device(args.device))
         pipe(sentences[:8], **kwargs)  # warm-up
         result["seconds_each"] = _timed(lambda: pipe(sentences, **kwargs), args.repeats)[0]
+        result["device"] = str(pipe.device)
     else:
         if args.worker == "claimcls-onnx-int8":
             model = claimcls.load(args.model, backend="onnx")
         else:
-            model = claimcls.load(args.model, precision="fp32" if args.worker == "claimcls-fp32" else "auto")
+            model = claimcls.load(args.model, device=args.device, precision="fp32" if args.worker == "claimcls-fp32" else "auto")
         result["precision"] = "int8" if model.onnx is not None else model.precision
+        result["device"] = str(model.device)
+        result["weights"] = sorted({f"{p.dtype}@{p.device}" for p in model.module.parameters()})
+        cuda = model.device.type == "cuda"
         model.predict(texts[:4])  # warm-up
-        result["seconds_each"], docs = _timed(lambda: model.predict(texts, batch_size=args.batch_size), args.repeats)
-        result["attributions"] = sum(len(d.attributions) for d in docs)
+        result["by_batch_size"] = []
+        for bs in _sizes(args.batch_size):
+            if cuda:
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
+            seconds, docs = _timed(lambda: model.predict(texts, batch_size=bs), args.repeats)
+            row = {"batch_size": bs, "seconds_each": seconds, "sentences_per_second": len(sentences) / statistics.median(seconds),
+                   "attributions": sum(len(d.attributions) for d in docs)}
+            if cuda:
+                row["gpu_peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
+            result["by_batch_size"].append(row)
+            print(f"  {args.worker} batch {bs}: {row['sentences_per_second']:.1f} sentences/s", file=sys.stderr, flush=True)
+        best = max(result["by_batch_size"], key=lambda r: r["sentences_per_second"])
+        result.update({k: best[k] for k in ("batch_size", "seconds_each", "attributions")})
         labels = model.token_labels(texts[: args.agreement_docs])
         np.savez(Path(args.labels_dir) / f"{args.worker}.npz", *labels)
     result["seconds"] = statistics.median(result["seconds_each"])
@@ -124,13 +144,18 @@ def worker(args) -> None:
     print("RESULT " + json.dumps(result), flush=True)
 
 
+def _sizes(text: str) -> list[int]:
+    return [int(x) for x in str(text).split(",") if x.strip()]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True, help="trained model folder")
     p.add_argument("--data", default="bundled", help="corpus whose texts are labelled (default: the bundled corpus)")
     p.add_argument("--split", default=None)
     p.add_argument("--min-sentences", type=int, default=2000, help="repeat the corpus until it has this many sentences")
-    p.add_argument("--batch-size", type=int, default=32, help="claimcls windows per batch")
+    p.add_argument("--batch-size", default="32", help="claimcls windows per batch; a comma list times each (the best is reported)")
+    p.add_argument("--device", default="auto", help="auto (cuda if there is one), cpu, cuda or cuda:N: where every backend runs")
     p.add_argument("--repeats", type=int, default=3,
                    help="timed passes over the documents per backend; the median is reported (this shared 2-core machine varied by 10-20%% between runs)")
     p.add_argument("--agreement-docs", type=int, default=40, help="documents on which token labels are compared")
@@ -145,6 +170,9 @@ def main() -> None:
         worker(args)
         return
     backends = args.backends.split(",")
+    args.device = _check_device(args.device)
+    if args.device != "cpu" and "claimcls-onnx-int8" in backends:
+        backends.remove("claimcls-onnx-int8")  # ONNX Runtime runs claimcls's int8 encoder on the CPU only
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if "claimcls-onnx-int8" in backends:
@@ -161,7 +189,7 @@ def main() -> None:
         results = []
         for b in backends:
             cmd = [sys.executable, __file__, "--model", args.model, "--data", args.data, "--min-sentences", str(args.min_sentences),
-                   "--batch-size", str(args.batch_size), "--repeats", str(args.repeats), "--agreement-docs", str(args.agreement_docs), "--worker", b,
+                   "--batch-size", str(args.batch_size), "--device", args.device, "--repeats", str(args.repeats), "--agreement-docs", str(args.agreement_docs), "--worker", b,
                    "--pipeline-dir", pipe_dir, "--labels-dir", str(tmp)]
             if args.split:
                 cmd += ["--split", args.split]
@@ -171,7 +199,7 @@ def main() -> None:
                 print(f"{b} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
                 continue
             results.append(json.loads(line[0][7:]))
-            print(f"{b:<22} {results[-1]['sentences_per_second']:>8.1f} sentences/s", file=sys.stderr)
+            print(f"{b:<22} {results[-1]['sentences_per_second']:>8.1f} sentences/s", file=sys.stderr, flush=True)
         ref_path = tmp / "claimcls-fp32.npz"
         if ref_path.is_file():
             from claimcls.device import label_agreement
@@ -191,9 +219,27 @@ def main() -> None:
         agree = r.get("token_label_agreement_with_fp32")
         print(f"{r['backend']:<22}{r.get('precision', 'fp32'):>10}{sps:>10.1f}{x1:>9.2f}{x2:>10.2f}{r['peak_rss_mb']:>10.0f}"
               f"{(f'{100 * agree:.2f}%' if agree is not None else '-'):>9}")
-    print(f"({results[0]['sentences'] if results else 0} sentences in {results[0]['documents'] if results else 0} documents)")
+    print(f"({results[0]['sentences'] if results else 0} sentences in {results[0]['documents'] if results else 0} documents, {args.device})")
+    sized = [r for r in results if len(r.get("by_batch_size", [])) > 1 or args.device != "cpu"]
+    if sized:
+        print(f"\n{'backend':<22}{'batch':>7}{'sent/s':>10}{'GPU peak MB':>13}")
+        for r in sized:
+            for row in r["by_batch_size"]:
+                print(f"{r['backend']:<22}{row['batch_size']:>7}{row['sentences_per_second']:>10.1f}{row.get('gpu_peak_mb', float('nan')):>13.0f}")
     if args.output:
-        Path(args.output).write_text(json.dumps({"results": results}, indent=2) + "\n")
+        Path(args.output).write_text(json.dumps({"device": args.device, "results": results}, indent=2) + "\n")
+
+
+def _check_device(device: str) -> str:
+    """The device every backend gets; ``cuda`` without a GPU stops here, before any backend
+    runs on the CPU instead."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(f"--device {device}: no CUDA device is available on this machine; use --device cpu")
+    return device
 
 
 if __name__ == "__main__":
