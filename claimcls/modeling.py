@@ -71,7 +71,8 @@ class ClaimModel(nn.Module):
         self.config = config
         self.encoder = encoder
         hidden = encoder.config.hidden_size
-        self.case_embedding = nn.Embedding(2 * N_CASE, hidden)
+        # added to the input embeddings, which can be narrower than the hidden states (ELECTRA)
+        self.case_embedding = nn.Embedding(2 * N_CASE, encoder.get_input_embeddings().embedding_dim)
         nn.init.zeros_(self.case_embedding.weight)
         self.dropout = nn.Dropout(config.dropout)
         self.tagger = nn.Linear(hidden, len(ROLES) * 3)
