@@ -131,7 +131,7 @@ class Trainer:
     def _prepare(self) -> None:
         """Encoder, model, examples, optimiser and schedule."""
         config, tc, acc = self.config, self.config.train, self.accelerator
-        encoder, self.tokenizer = build_encoder(config.model.encoder)
+        encoder, self.tokenizer = build_encoder(config.model.encoder, config.model.encoder_layers)
         set_attention_dropout(encoder, tc.attention_dropout)
         module = ClaimModel(config.model, encoder)
         self.corpora = load_corpora(config)
