@@ -6,7 +6,8 @@ The tokenizers copy what matters of each family's real one: WordPiece with ``[CL
 (BERT, ELECTRA); byte-level BPE whose offsets the post-processor trims (RoBERTa) or does not
 (ModernBERT, as its released tokenizer: offsets start at the space before a word); Unigram
 with ``▁`` pieces (XLM-R, DeBERTa-v3), whose first ``▁`` shares the first character's offsets.
-The XLM-R one declares only ``<s>``/``</s>`` as ``bos``/``eos`` and no ``cls``/``sep``.
+The XLM-R one declares only ``<s>``/``</s>`` as ``bos``/``eos`` and no ``cls``/``sep``. MPNet
+is there for configs/polnear-large.yaml (all-mpnet-base-v2).
 """
 
 from __future__ import annotations
@@ -119,10 +120,13 @@ def _family(name: str):
         return "ModernBertConfig", {"local_attention": 16, "global_attn_every_n_layers": 2, "pad_token_id": 0, "cls_token_id": 2,
                                     "sep_token_id": 3, "bos_token_id": 2, "eos_token_id": 3}, \
             _template(_byte_bpe(BERT_SPECIALS), "[CLS]", "[SEP]"), BERT_NAMES
+    if name == "mpnet":  # all-mpnet-base-v2's layout: WordPiece with RoBERTa's special tokens, positions after the padding id
+        return "MPNetConfig", {"pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2, "max_position_embeddings": 130}, \
+            _template(_wordpiece(["<s>", "<pad>", "</s>", "[UNK]", "<mask>"]), "<s>", "</s>"), {**ROBERTA_NAMES, "unk_token": "[UNK]"}
     raise KeyError(name)
 
 
-FAMILIES = ["bert", "roberta", "deberta-v2", "electra", "xlm-roberta", "modernbert"]
+FAMILIES = ["bert", "roberta", "deberta-v2", "electra", "xlm-roberta", "modernbert", "mpnet"]
 
 
 def make_encoder_folder(family: str, out):
@@ -216,7 +220,7 @@ def test_encoder_layers_out_of_range_is_refused(encoder_dir, tmp_path, layers):
         train(_config(encoder_dir, **{"model.encoder_layers": layers}), tmp_path / "m")
 
 
-@pytest.mark.parametrize("family, limit", [("roberta", 128), ("xlm-roberta", 128)])
+@pytest.mark.parametrize("family, limit", [("roberta", 128), ("xlm-roberta", 128), ("mpnet", 128)])
 def test_windows_longer_than_the_position_table_are_refused(family, limit, tmp_path):
     # RoBERTa-style tables count from the padding id: 130 rows take 128 tokens
     from claimcls.modeling import ClaimModel, build_encoder
