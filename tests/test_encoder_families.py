@@ -237,3 +237,25 @@ def test_no_pooler_is_built_or_saved(tmp_path):
 
     encoder, _ = build_encoder(str(make_encoder_folder("roberta", tmp_path)))
     assert getattr(encoder, "pooler", None) is None
+
+
+@pytest.mark.parametrize("family", ["roberta", "xlm-roberta", "modernbert"])
+def test_token_offsets_are_ordered_disjoint_and_without_spaces(family):
+    from transformers import PreTrainedTokenizerFast
+
+    from claimcls.encoding import clean_offsets
+
+    _, _, tok, names = _family(family)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, **names)
+    text = '"It is safe," she added.  Officials   said so.'
+    raw = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    offsets = clean_offsets(text, raw)
+    assert len(offsets) == len(raw)
+    for (s, e), (s2, _) in zip(offsets, offsets[1:] + [(len(text), len(text))]):
+        assert s <= e <= s2
+        assert text[s:e] == text[s:e].strip()
+    covered = {i for s, e in offsets for i in range(s, e)}
+    assert covered == {i for i, ch in enumerate(text) if not ch.isspace()}
+    if family == "modernbert":  # untrimmed byte-level offsets: " said" before cleaning, "said" after
+        said = [k for k, (s, e) in enumerate(raw) if text[s:e].strip() == "said"]
+        assert said and text[slice(*raw[said[0]])] == " said" and text[slice(*offsets[said[0]])] == "said"
