@@ -8,7 +8,7 @@ For each ``NAME[:LAYERS]`` it builds a model as training does (``Trainer._prepar
 config's batch size, precision and attention dropout; the data are the bundled corpus's
 first documents, the same for every encoder), takes the first ``--windows`` training
 windows, runs one untimed warm-up step, then times one pass of optimiser steps over them.
-Then it predicts the documents those windows come from (at ``auto`` precision without the
+(``--no-train``: no steps.) Then it predicts the documents those windows come from (at ``auto`` precision without the
 agreement check: the heads are untrained) and reports sentences per second. The loss of
 each step is printed: finite losses show that the encoder loads and trains.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 
-def measure(config_path: str, spec: str, windows: int) -> dict:
+def measure(config_path: str, spec: str, windows: int, train: bool = True) -> dict:
     from claimcls.batching import collate, special_ids
     from claimcls.config import load_config
     from claimcls.device import choose_precision
@@ -44,12 +44,14 @@ def measure(config_path: str, spec: str, windows: int) -> dict:
         raise SystemExit(f"only {len(examples)} windows in the first documents; ask for fewer --windows")
     pad, bs = special_ids(trainer.tokenizer)[2], config.train.batch_size
     batches = [collate(examples[k : k + bs], pad) for k in range(0, len(examples), bs)]
-    trainer.module.train()
-    trainer._step(batches[0])  # warm-up: allocation, kernel choice
-    losses, t0 = [], time.perf_counter()
-    for batch in batches:
-        losses.append(trainer._step(batch)[0])
-    train_s = time.perf_counter() - t0
+    losses, train_s = [], float("nan")
+    if train:
+        trainer.module.train()
+        trainer._step(batches[0])  # warm-up: allocation, kernel choice
+        t0 = time.perf_counter()
+        for batch in batches:
+            losses.append(trainer._step(batch)[0])
+        train_s = time.perf_counter() - t0
     docs = {ex.window.doc_index for ex in examples}
     texts = [trainer.corpora.train[i][0].text for i in sorted(docs)]
     sentences = sum(len(trainer.corpora.train[i][0].sentences) for i in sorted(docs))
@@ -75,10 +77,11 @@ def main() -> None:
     ap.add_argument("--config", default="configs/polnear-large.yaml", help="batch size, precision and the like come from here")
     ap.add_argument("--encoder", action="append", required=True, help="NAME[:LAYERS], repeatable")
     ap.add_argument("--windows", type=int, default=64)
+    ap.add_argument("--no-train", action="store_true", help="time prediction only")
     ap.add_argument("--output", type=Path)
     args = ap.parse_args()
     torch.manual_seed(0)
-    rows = [measure(args.config, spec, args.windows) for spec in args.encoder]
+    rows = [measure(args.config, spec, args.windows, not args.no_train) for spec in args.encoder]
     for row in rows:
         print(json.dumps(row))
     if args.output:
