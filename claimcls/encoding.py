@@ -96,10 +96,32 @@ def case_features(text: str, offsets: Sequence[tuple[int, int]]) -> np.ndarray:
     return out
 
 
+def clean_offsets(text: str, offsets: Sequence[Sequence[int]]) -> list[tuple[int, int]]:
+    """Token offsets as the rest of claimcls reads them: in order, not overlapping, and
+    without surrounding whitespace; a token of whitespace alone is left zero-width.
+
+    WordPiece offsets are already so. Byte-level BPE without offset trimming (ModernBERT's
+    released tokenizer, GPT-2's) gives ``" said"`` for ``Ġsaid``; SentencePiece-style Unigram
+    (XLM-R, DeBERTa-v3) gives the text's first ``▁`` the offsets of the character after it,
+    so two tokens would claim one quotation mark.
+    """
+    out = []
+    n = len(offsets)
+    for i, (s, e) in enumerate(offsets):
+        if i + 1 < n and offsets[i + 1][0] >= s:
+            e = max(s, min(e, offsets[i + 1][0]))
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        out.append((s, e))
+    return out
+
+
 def encode_document(tokenizer, doc: Document, doc_index: int = 0) -> DocEncoding:
     """Tokenize ``doc`` once and locate its sentences in tokens."""
     enc = tokenizer(doc.text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
-    ids, offsets = enc["input_ids"], [tuple(o) for o in enc["offset_mapping"]]
+    ids, offsets = enc["input_ids"], clean_offsets(doc.text, enc["offset_mapping"])
     starts = np.array([o[0] for o in offsets], dtype=np.int64)
     ends = np.array([o[1] for o in offsets], dtype=np.int64)
     sents = doc.sentences or ((0, len(doc.text)),)
@@ -233,7 +255,16 @@ def decode_spans(enc: DocEncoding, tags: np.ndarray, lo: int, hi: int, core: tup
             else:
                 merged.append(span)
         out = merged
-    return [(a, b) for a, b in out if core[0] <= a < core[1]]
+    kept = []
+    for a, b in out:
+        # zero-width tokens (a lone "Ġ" or "▁", see clean_offsets) are no part of a span's text
+        while a < b and enc.starts[a] == enc.ends[a]:
+            a += 1
+        while b > a and enc.starts[b - 1] == enc.ends[b - 1]:
+            b -= 1
+        if b > a and core[0] <= a < core[1]:
+            kept.append((a, b))
+    return kept
 
 
 def _glued(enc: DocEncoding, t: int) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from .batching import special_ids
 from .device import label_agreement
 from .inference import calibration_texts, load
 from .onnx_backend import ONNX_FILE, require_onnxruntime
@@ -56,7 +57,9 @@ def export_onnx(model_dir: str | os.PathLike, quantize: bool = True, check_texts
     # eval() on the wrapper too: the exporter restores the mode it found, and a new module
     # starts in training mode, which would leave dropout on in the model it wraps
     module = _EncoderGraph(model.module.float()).eval()
-    ids = torch.tensor([[model.tokenizer.cls_token_id, 1000, 2000, model.tokenizer.sep_token_id]] * 2)
+    first, last, _ = special_ids(model.tokenizer)
+    n = len(model.tokenizer)  # two ordinary ids within any vocabulary
+    ids = torch.tensor([[first, 1000 % n, 2000 % n, last]] * 2)
     args = (ids, torch.ones_like(ids), torch.zeros_like(ids))
     out = model_dir / ONNX_FILE
     with tempfile.TemporaryDirectory() as tmp:

@@ -34,7 +34,7 @@ from .folder_checks import (
     check_weights,
 )
 from .heads import LINK_ROLES
-from .modeling import ClaimModel
+from .modeling import ClaimModel, encoder_from_config
 from .schema import KINDS, ROLES
 from .version import __version__
 
@@ -101,7 +101,7 @@ def read_folder(path: str | os.PathLike) -> Folder:
         ModelFolderError: a missing, damaged or mismatched file, naming it.
     """
     from safetensors.torch import load_file
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
+    from transformers import AutoConfig, AutoTokenizer
 
     path = Path(path)
     check_model_folder(path, weights=False, tokenizer=False)
@@ -119,9 +119,10 @@ def read_folder(path: str | os.PathLike) -> Folder:
     saved["decode"] = {"tag_decoder": "argmax", **(saved.get("decode") or {})}
     config = config_from_dict(saved)
     enc_cfg = AutoConfig.from_pretrained(path / "encoder", trust_remote_code=False, local_files_only=True)
-    kwargs = {"add_pooling_layer": False} if enc_cfg.model_type == "bert" else {}
-    module = ClaimModel(config.model, AutoModel.from_config(enc_cfg, **kwargs))
     state = load_file(str(path / "model.safetensors"))
+    # folders saved before the unused pooler was left out (all but BERT's) still carry one
+    pooler = any(k.startswith("encoder.pooler.") for k in state)
+    module = ClaimModel(config.model, encoder_from_config(enc_cfg, pooler=pooler))
     check_weights(state, path / "model.safetensors")
     try:
         missing, unexpected = module.load_state_dict(state, strict=False)

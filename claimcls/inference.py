@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from . import heads
-from .batching import Example, collate, inference_examples
+from .batching import Example, collate, inference_examples, special_ids
 from .calibration import Calibrator, check_min_score, filter_min_score
 from .config import DEFAULT_PRECISION, Config, DecodeConfig
 from .device import (
@@ -122,7 +122,7 @@ class AttributionModel:
         comparing backends and precisions)."""
         out = []
         for batch, _ in self._batches(self._examples(list(texts))[1], batch_size):
-            hidden, logits = self._encode(collate(batch, self.tokenizer.pad_token_id))
+            hidden, logits = self._encode(collate(batch, special_ids(self.tokenizer)[2]))
             tags = logits.argmax(-1).cpu().numpy()
             for row, ex in enumerate(batch):
                 out.append(tags[row, 1 : len(ex.input_ids) - 1])
@@ -227,7 +227,7 @@ class AttributionModel:
                 raise TypeError(f"document {doc_id!r}: text must be a str, got {type(text).__name__}")
             check_text(text, f"document {doc_id!r}")
         (docs, encs), examples = self._examples([t for _, t in items])
-        pad = self.tokenizer.pad_token_id
+        pad = special_ids(self.tokenizer)[2]
         batches = [(batch, collate(batch, pad)) for batch, _ in self._batches(examples, batch_size)]
         return [i for i, _ in items], (docs, encs), batches
 

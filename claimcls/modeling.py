@@ -20,7 +20,7 @@ This module reads pretrained encoders (:func:`build_encoder`) and never trains (
 
 from __future__ import annotations
 
-import json
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +31,7 @@ from torch import nn
 from . import heads
 from .config import ModelConfig, default_encoder_path
 from .encoding import N_CASE
-from .errors import ModelFolderError
+from .errors import ConfigError, ModelFolderError
 from .heads import END, LINK_ROLES, ROW, START
 from .schema import KINDS, ROLES
 
@@ -70,8 +70,13 @@ class ClaimModel(nn.Module):
         super().__init__()
         self.config = config
         self.encoder = encoder
+        limit = max_positions(encoder)
+        if limit is not None and config.max_length > limit:
+            raise ConfigError(f"model.max_length is {config.max_length} but the {encoder.config.model_type} encoder "
+                              f"takes at most {limit} tokens; set model.max_length to {limit} or less")
         hidden = encoder.config.hidden_size
-        self.case_embedding = nn.Embedding(2 * N_CASE, hidden)
+        # added to the input embeddings, which can be narrower than the hidden states (ELECTRA)
+        self.case_embedding = nn.Embedding(2 * N_CASE, encoder.get_input_embeddings().embedding_dim)
         nn.init.zeros_(self.case_embedding.weight)
         self.dropout = nn.Dropout(config.dropout)
         self.tagger = nn.Linear(hidden, len(ROLES) * 3)
@@ -147,27 +152,102 @@ class ClaimModel(nn.Module):
         return ClaimOutput(hidden, tag_logits, loss, parts)
 
 
-def build_encoder(name: str):
-    """An encoder and its tokenizer for a new model: ``default``, ``tiny``, a folder or a hub name."""
-    from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel
+def build_encoder(name: str, layers: int | None = None):
+    """An encoder and its tokenizer for a new model.
+
+    Args:
+        name: ``default``, ``tiny``, a local Hugging Face folder or a hub name; any encoder
+            family ``AutoModel`` reads (tested: BERT, RoBERTa, DeBERTa-v2/v3, ELECTRA, XLM-R,
+            ModernBERT, MPNet) with a fast tokenizer.
+        layers: keep only the lower ``layers`` transformer layers (``model.encoder_layers``);
+            ``None`` keeps them all.
+
+    Raises:
+        ModelFolderError: the tokenizer is not a fast one (no character offsets).
+        ConfigError: ``layers`` is not between 1 and the encoder's number of layers.
+    """
+    from transformers import AutoConfig, AutoModel, AutoTokenizer, BertConfig
 
     if name == "tiny":  # random, small, for tests: the default tokenizer with a 2-layer encoder
         tokenizer = AutoTokenizer.from_pretrained(default_encoder_path(), local_files_only=True)
         cfg = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
                          intermediate_size=128, max_position_embeddings=512)
-        return BertModel(cfg, add_pooling_layer=False), tokenizer
-    path = default_encoder_path() if name == "default" else name
-    local = Path(path).is_dir()  # a local folder never asks the hub (which would retry for ~50 s offline)
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local)
-    if not getattr(tokenizer, "is_fast", False):
-        raise ModelFolderError(f"encoder {name!r} has no fast tokenizer; claimcls needs character offsets from a fast tokenizer")
-    kwargs = {"add_pooling_layer": False} if _is_bert(path) else {}
-    return AutoModel.from_pretrained(path, local_files_only=local, **kwargs), tokenizer
+        encoder = encoder_from_config(cfg)
+    else:
+        path = default_encoder_path() if name == "default" else name
+        local = Path(path).is_dir()  # a local folder never asks the hub (which would retry for ~50 s offline)
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local)
+        if not getattr(tokenizer, "is_fast", False):
+            raise ModelFolderError(f"encoder {name!r} has no fast tokenizer; claimcls needs character offsets from a fast tokenizer")
+        cfg = AutoConfig.from_pretrained(path, local_files_only=local)
+        encoder = AutoModel.from_pretrained(path, local_files_only=local, **_no_pooler(cfg))
+    if layers is not None:
+        keep_lower_layers(encoder, layers, name)
+    return encoder, tokenizer
 
 
-def _is_bert(path: str) -> bool:
+def encoder_from_config(config, pooler: bool = False) -> nn.Module:
+    """A randomly initialised encoder of ``config`` (weights are loaded after); without the
+    pooler claimcls never uses, unless ``pooler`` (folders saved before it was left out)."""
+    from transformers import AutoModel
+
+    return AutoModel.from_config(config, **({} if pooler else _no_pooler(config)))
+
+
+def _no_pooler(config) -> dict:
+    """``add_pooling_layer=False`` for the model classes that take it (BERT, RoBERTa, XLM-R,
+    MPNet...): an unused pooler is dead weight and unused parameters in distributed training."""
+    from transformers import MODEL_MAPPING
+
     try:
-        with open(Path(path) / "config.json") as f:
-            return json.load(f).get("model_type") == "bert"
-    except OSError:
-        return False
+        cls = MODEL_MAPPING[type(config)]
+    except KeyError:
+        return {}
+    return {"add_pooling_layer": False} if "add_pooling_layer" in inspect.signature(cls.__init__).parameters else {}
+
+
+LAYER_LISTS = ("encoder.layer", "layers", "layer", "transformer.layer")  # BERT-like, ModernBERT, others
+PER_LAYER_KEYS = ("layer_types",)  # encoder config lists with one entry per layer (ModernBERT: full or sliding attention)
+
+
+def encoder_layer_list(encoder: nn.Module) -> nn.ModuleList:
+    """The encoder's transformer layers, in order (``encoder.layer`` in BERT, RoBERTa, XLM-R,
+    ELECTRA, DeBERTa and MPNet; ``layers`` in ModernBERT)."""
+    total = encoder.config.num_hidden_layers
+    for dotted in LAYER_LISTS:
+        obj = encoder
+        for part in dotted.split("."):
+            obj = getattr(obj, part, None)
+        if isinstance(obj, nn.ModuleList) and len(obj) == total:
+            return obj
+    raise ModelFolderError(f"cannot find the {total} layers of the {type(encoder).__name__} encoder "
+                           f"(looked for {', '.join(LAYER_LISTS)}); model.encoder_layers cannot cut it: leave it null")
+
+
+def keep_lower_layers(encoder: nn.Module, n: int, name: str = "") -> None:
+    """Keep the lower ``n`` transformer layers of ``encoder`` (in place), and say so in its
+    config, so that the saved folder describes (and loads back as) the cut encoder."""
+    layers = encoder_layer_list(encoder)
+    total = len(layers)
+    if not 1 <= n <= total:
+        raise ConfigError(f"model.encoder_layers must be between 1 and {total} (the layers of encoder {name!r}), got {n}; "
+                          "or null to keep them all")
+    del layers[n:]
+    cfg = encoder.config
+    for key in PER_LAYER_KEYS:
+        value = getattr(cfg, key, None)
+        if isinstance(value, (list, tuple)) and len(value) == total:
+            setattr(cfg, key, list(value[:n]))
+    cfg.num_hidden_layers = n
+
+
+def max_positions(encoder: nn.Module) -> int | None:
+    """Tokens an encoder with a table of absolute positions can take; ``None`` for relative
+    or rotary positions (DeBERTa-v3, ModernBERT). RoBERTa-style tables (RoBERTa, XLM-R, MPNet)
+    start counting after the padding id, so 514 rows give 512 tokens."""
+    emb = getattr(encoder, "embeddings", None)
+    table = getattr(emb, "position_embeddings", None)
+    if not isinstance(table, nn.Embedding):
+        return None
+    pad = getattr(emb, "padding_idx", None)
+    return table.num_embeddings - (pad + 1 if isinstance(pad, int) else 0)

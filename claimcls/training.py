@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from .batching import LABEL_KEYS, Example, collate, training_examples
+from .batching import LABEL_KEYS, Example, collate, special_ids, training_examples
 from .config import Config
 from .device import DTYPES, choose_precision
 from .evaluation import evaluate, format_metrics
@@ -131,7 +131,7 @@ class Trainer:
     def _prepare(self) -> None:
         """Encoder, model, examples, optimiser and schedule."""
         config, tc, acc = self.config, self.config.train, self.accelerator
-        encoder, self.tokenizer = build_encoder(config.model.encoder)
+        encoder, self.tokenizer = build_encoder(config.model.encoder, config.model.encoder_layers)
         set_attention_dropout(encoder, tc.attention_dropout)
         module = ClaimModel(config.model, encoder)
         self.corpora = load_corpora(config)
@@ -168,7 +168,7 @@ class Trainer:
         order = np.concatenate([sorted(c, key=lambda i: len(self.examples[i].input_ids)) for c in chunks])
         batches = [order[k : k + tc.batch_size] for k in range(0, len(order), tc.batch_size)]
         rng.shuffle(batches)
-        pad = self.tokenizer.pad_token_id
+        pad = special_ids(self.tokenizer)[2]
         loader = DataLoader([[self.examples[i] for i in b] for b in batches], batch_size=None,
                             collate_fn=lambda exs: collate(exs, pad))
         return self.accelerator.prepare_data_loader(loader)
