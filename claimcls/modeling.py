@@ -30,6 +30,7 @@ from torch import nn
 
 from . import heads
 from .config import ModelConfig, default_encoder_path
+from .encoders import encoder_path
 from .encoding import N_CASE
 from .errors import ConfigError, ModelFolderError
 from .heads import END, LINK_ROLES, ROW, START
@@ -174,7 +175,7 @@ def build_encoder(name: str, layers: int | None = None):
                          intermediate_size=128, max_position_embeddings=512)
         encoder = encoder_from_config(cfg)
     else:
-        path = default_encoder_path() if name == "default" else name
+        path = encoder_path(name)
         local = Path(path).is_dir()  # a local folder never asks the hub (which would retry for ~50 s offline)
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=local)
         if not getattr(tokenizer, "is_fast", False):

@@ -263,10 +263,11 @@ class Trainer:
             shutil.rmtree(self.ckpt_dir, ignore_errors=True)
         # in fp32, as it was evaluated during training
         model = load(self.output_dir, device=self.accelerator.device, precision="fp32")
-        if self.config.train.tune_cue_bias and self.corpora.dev:
-            model = self._tune_cue_bias(model, training)
-        if self.config.train.calibrate and self.corpora.dev:
-            model = self._calibrate(model, training)
+        with model.encoder_cache():  # the dev set is encoded once for every setting tried
+            if self.config.train.tune_cue_bias and self.corpora.dev:
+                model = self._tune_cue_bias(model, training)
+            if self.config.train.calibrate and self.corpora.dev:
+                model = self._calibrate(model, training)
         return model
 
     def _calibrate(self, model: AttributionModel, training: dict[str, Any]) -> AttributionModel:

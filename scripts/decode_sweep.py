@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 
 import claimcls
 from claimcls.config import DecodeConfig
@@ -44,25 +43,16 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     model = claimcls.load(args.model, precision=args.precision)
     docs = claimcls.read_corpus(args.data, split=args.split, **({} if args.data == "bundled" else {"on_invalid": "skip"}))
-    cache: dict[str, object] = {}
-    encode = model._encode
-
-    def cached(t):  # the encoder's output depends only on the batch, not on decoding
-        key = hashlib.sha1(t["input_ids"].numpy().tobytes() + t["case_ids"].numpy().tobytes()).hexdigest()
-        if key not in cache:
-            cache[key] = encode(t)
-        return cache[key]
-
-    model._encode = cached
     base = model.decode
     print(f"{'setting':44s} {'whole (P / R)':>22s} {'cue':>6s} {'source':>6s} {'content':>7s} {'overlap':>7s}")
-    for spec in args.settings:
-        model.decode = parse_setting(spec, base)
-        s = score(docs, model.predict([d.text for d in docs]))
-        a = s["attribution"]
-        print(f"{spec or '(folder)':44s} {a['f1']:6.2f} ({a['precision']:.2f} / {a['recall']:.2f}) "
-              f"{s['cue']['exact']['f1']:6.2f} {s['source']['exact']['f1']:6.2f} "
-              f"{s['content']['exact']['f1']:7.2f} {s['content']['overlap']['f1']:7.2f}", flush=True)
+    with model.encoder_cache():  # the encoder runs once; each setting only decodes
+        for spec in args.settings:
+            model.decode = parse_setting(spec, base)
+            s = score(docs, model.predict([d.text for d in docs]))
+            a = s["attribution"]
+            print(f"{spec or '(folder)':44s} {a['f1']:6.2f} ({a['precision']:.2f} / {a['recall']:.2f}) "
+                  f"{s['cue']['exact']['f1']:6.2f} {s['source']['exact']['f1']:6.2f} "
+                  f"{s['content']['exact']['f1']:7.2f} {s['content']['overlap']['f1']:7.2f}", flush=True)
 
 
 if __name__ == "__main__":
