@@ -77,6 +77,9 @@ def run(args: list[str], ray_cpus: int | None) -> float:
     """Wall seconds of one ``claimcls`` command in a fresh process; raises if it fails."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     env.pop("BENCH_RAY_CPUS", None)
+    # Ray gives a worker process 60 s to start; on a saturated machine importing torch took
+    # longer and the run failed ("Failed to startup worker after retrying 5 times")
+    env.setdefault("RAY_worker_register_timeout_seconds", "600")
     if ray_cpus:
         env["BENCH_RAY_CPUS"] = str(ray_cpus)
     t = time.perf_counter()
