@@ -1,5 +1,6 @@
 """The HTML page: what Python decides (segments, tables, edges), the CLI, and a real browser."""
 
+import html
 import json
 import re
 import shutil
@@ -16,6 +17,7 @@ from claimcls.schema import Attribution, Document, Span
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "seeds" / "000_5d75374b60e88995.jsonl"
+PROBE = Path(__file__).parent / "fixtures" / "view_probe.js"
 
 
 def nested_doc() -> Document:
@@ -182,3 +184,80 @@ def test_browser_screenshot(tmp_path):
     shot = tmp_path / "seed.png"
     open_in_browser(page, f"--screenshot={shot}", "--window-size=1200,900", "--hide-scrollbars")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def three_reports(doc_id: str) -> Document:
+    """A nested report and a pronoun source whose resolved name is not its text."""
+    text = "Ana Ruiz said Bo Lind accused the council of lying. He denied it."
+    s = lambda sub: Span.of(text, text.index(sub), text.index(sub) + len(sub))  # noqa: E731
+    return Document(doc_id, text, attributions=(
+        Attribution(cue=s("said"), content=(s("Bo Lind accused the council of lying"),), source=s("Ana Ruiz"),
+                    kind="statement", quote="indirect", resolved_source="Ana Ruiz", score=0.8),
+        Attribution(cue=s("accused"), content=(s("of lying"),), source=s("Bo Lind"), target=s("the council"),
+                    kind="accusation", quote="mixed", resolved_source="Bo Lind", score=0.9),
+        Attribution(cue=s("denied"), content=(s("it"),), source=s("He"), kind="denial", quote="direct",
+                    resolved_source="Tom Hale", score=0.75),
+    ))
+
+
+def highlighted_parts(step: dict) -> tuple[set[str], dict[str, str]]:
+    """The articles a step's highlighted segments lie in, and per attribution part ("1:cue")
+    the text of the highlighted segments it covers."""
+    parts: dict[str, str] = {}
+    for seg in step["hl"]:
+        for part in seg["sp"].split():
+            parts[part] = parts.get(part, "") + seg["text"]
+    return {seg["doc"] for seg in step["hl"]}, parts
+
+
+def test_browser_hover_and_click_show_and_highlight_one_attribution(tmp_path):
+    docs = [three_reports("first"), three_reports("second")]
+    page = tmp_path / "probe.html"
+    write_html(docs, page)
+    # the page as written, plus the probe script that drives the mouse and records what it sees
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text.replace("</body>", f"<script>{PROBE.read_text(encoding='utf-8')}</script></body>"), encoding="utf-8")
+    dom, log = open_in_browser(page, "--dump-dom", "--window-size=1200,900")
+    assert "data-errors" not in dom, re.search(r'data-last-error="([^"]*)"', dom)
+    console = [line for line in log.splitlines() if ":CONSOLE" in line]
+    assert console == [], f"the page wrote to the console: {console}"
+    probe = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    assert probe, f"the probe did not run: {log[-2000:]}"
+    steps = {s["step"]: s for s in json.loads(html.unescape(probe.group(1)))}
+
+    def shows(step: str, doc: int, att: int, pointer_on_it: bool = True) -> None:
+        """The step shows attribution ``att`` of article ``doc``: the info box (and the
+        tooltip of its cue, when the pointer is on it) gives its kind, quote type, resolved
+        source and score; exactly its parts are lit."""
+        s, a = steps[step], docs[doc].attributions[att]
+        assert s["hitIsCue"] is not False, f"{step}: the pointer over the cue hits another element"
+        assert s["infoShown"], f"{step}: the info box is hidden"
+        info = dict(s["info"])
+        want = {"kind": a.kind, "quote": a.quote, "resolved": a.resolved_source, "score": str(a.score),
+                "source": a.source.text, "cue": a.cue.text, "content": a.content[0].text,
+                "target": a.target.text if a.target else "(none)"}
+        assert info == want, step
+        if pointer_on_it:  # the native tooltip of the cue under the pointer
+            for value in (a.kind, a.quote, a.resolved_source, str(a.score)):
+                assert value in s["title"], (step, value, s["title"])
+        articles, parts = highlighted_parts(s)
+        assert articles == {str(doc)}, f"{step}: segments of another article are highlighted"
+        mine = {f"{att}:{role}": span.text for role, span in a.spans()}
+        assert {p: t for p, t in parts.items() if p.startswith(f"{att}:")} == mine, step
+        # every lit segment belongs to this attribution (another's part may share it: nesting)
+        for seg in s["hl"]:
+            assert any(p.startswith(f"{att}:") for p in seg["sp"].split()), (step, seg)
+
+    def shows_nothing(step: str) -> None:
+        assert not steps[step]["infoShown"] and steps[step]["hl"] == [], step
+
+    shows("hover 0/1", 0, 1)  # the nested report: its source and cue lie inside 0's content
+    shows_nothing("leave")
+    shows("hover 0/2", 0, 2)  # resolved source "Tom Hale", source text "He"
+    shows("hover 1/1", 1, 1)  # the same attribution in the second article lights that article only
+    shows_nothing("leave again")
+    shows("click 0/1", 0, 1)
+    shows("hover 0/0 while pinned", 0, 1, pointer_on_it=False)  # a click pins: hovering another cue changes nothing
+    shows("leave while pinned", 0, 1, pointer_on_it=False)
+    shows_nothing("click 0/1 again")  # a second click on the same cue unpins
+    shows("click 0/0", 0, 0)  # its content holds all of 0/1 (lit with it); 0/2's parts stay dark
