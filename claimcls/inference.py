@@ -226,11 +226,15 @@ class AttributionModel:
                 cache[key] = encode(t)
             return cache[key]
 
+        own = self.__dict__.get("_encode")  # an instance override (tests, nesting) to put back
         self._encode = cached
         try:
             yield self
         finally:
-            del self._encode  # the method again
+            if own is None:
+                del self._encode  # the method again
+            else:
+                self._encode = own
 
     @torch.inference_mode()
     def _encode(self, t: dict[str, torch.Tensor]):

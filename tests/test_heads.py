@@ -205,3 +205,24 @@ def test_cue_bias_moves_the_cue_tagger_threshold(window):
     # other roles keep their spans: the content is still tagged, only the cue is gone
     with pytest.raises(ConfigError, match="decode.cue_bias must be a finite number"):
         DecodeConfig(cue_bias=float("nan"))
+
+
+def test_the_encoder_cache_runs_the_encoder_once_and_changes_no_prediction(tiny_model_dir):
+    model = claimcls.load(tiny_model_dir, device="cpu", precision="fp32")
+    texts = [d.text for d in claimcls.read_corpus(FIXTURES / "tiny.jsonl")]
+    plain = [replace(model.decode, cue_bias=b) for b in (0.0, -1.0)]
+    expected = []
+    for config in plain:
+        model.decode = config
+        expected.append([d.to_dict() for d in model.predict(texts)])
+    calls = []
+    encode = model._encode
+    model._encode = lambda t: calls.append(1) or encode(t)
+    got, counts = [], []
+    with model.encoder_cache():
+        for config in plain:
+            model.decode = config
+            got.append([d.to_dict() for d in model.predict(texts)])
+            counts.append(len(calls))
+    assert got == expected
+    assert counts[0] > 0 and counts[1] == counts[0]  # the second setting ran no encoder
