@@ -168,6 +168,12 @@ def decode(batch: Sequence[Example], encs: Sequence[DocEncoding], tag_logits: to
     if config.tag_decoder == "viterbi":
         logp = tag_logits.log_softmax(-1).cpu().numpy()
         rows, T, R, _ = logp.shape
+        # [CLS], [SEP] and padding are O: their logits are not trained, and an I there
+        # would pull the last real token into a span through the I-after-B-or-I rule
+        real = np.zeros((rows, T), dtype=bool)
+        for row, ex in enumerate(batch):
+            real[row, 1 : len(ex.input_ids) - 1] = True
+        logp[~real] = np.log([1.0, 1e-30, 1e-30])
         tags = bio_viterbi(logp.transpose(0, 2, 1, 3).reshape(rows * R, T, 3)).reshape(rows, R, T).transpose(0, 2, 1)
     else:
         tags = probs.argmax(-1).cpu().numpy()
