@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", default=DEFAULT_PRECISION, help="auto, fp32, bf16, fp16")
     p.add_argument("--skip-invalid", action="store_true", help="skip brat attributions without cue or content (reported)")
     p.add_argument("--overlay", help="kinds and targets for some of the corpus's documents (a .jsonl file or a folder of them, "
-                   "e.g. tests/polnear_overlay): also scores kinds and targets on those documents, beside the cue-table baseline")
+                   "e.g. ../shared/data/polnear_overlay): also scores kinds and targets on those documents, beside the cue-table baseline")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("stats", help="count documents, sentences, attributions, kinds and spans of a corpus")

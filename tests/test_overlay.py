@@ -1,10 +1,11 @@
 """Overlays (kinds and targets over PolNeAR by offsets), their scoring, and the cue-table baseline.
 
-The committed overlay (tests/polnear_overlay) is checked line by line against PolNeAR dev
+The overlay (../shared/data/polnear_overlay, kept out of git) is checked line by line against PolNeAR dev
 when the corpus is here; everything else runs on hand-made documents.
 """
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ from claimcls.evaluation import score_overlay
 from claimcls.overlay import apply_overlay, overlay_problems, read_overlay
 from claimcls.schema import KINDS, Attribution, Document, Sentence, Span
 
-OVERLAY = Path(__file__).parent / "polnear_overlay"
+# offsets into PolNeAR are derived from it, so the overlay lives beside the corpus, not in git
+OVERLAY = Path(os.environ.get("CLAIMCLS_POLNEAR_OVERLAY") or Path(__file__).parents[2] / "shared" / "data" / "polnear_overlay")
 TEXT = "Ana Ruiz accused the mayor of lying. She said the bridge would reopen. Critics urged Ruiz to resign."
 
 
@@ -122,6 +124,8 @@ def test_overlay_scores_kinds_and_targets_beside_the_cue_table(tmp_path):
 def test_the_committed_overlay_fits_polnear_dev(polnear):
     import claimcls
 
+    if not OVERLAY.is_dir():
+        pytest.skip(f"no PolNeAR overlay at {OVERLAY} (set CLAIMCLS_POLNEAR_OVERLAY)")
     lines = read_overlay(OVERLAY)
     docs = claimcls.read_corpus(polnear, split="dev", on_invalid="skip")
     assert overlay_problems(docs, lines) == []
