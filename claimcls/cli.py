@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="write the metrics as JSON here")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", default="auto")
-    p.add_argument("--precision", default=DEFAULT_PRECISION, help="auto, fp32, bf16, fp16")
+    p.add_argument("--precision", default=DEFAULT_PRECISION, help="auto (the fastest path that agrees with fp32), fp32, bf16, fp16 (GPU), int8 (CPU, ONNX Runtime)")
     p.add_argument("--skip-invalid", action="store_true", help="skip brat attributions without cue or content (reported)")
     p.add_argument("--overlay", help="kinds and targets for some of the corpus's documents (a .jsonl file or a folder of them, "
                    "e.g. ../shared/data/polnear_overlay): also scores kinds and targets on those documents, beside the cue-table baseline")
@@ -230,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="html: one self-contained page to look at (see claimcls view); parquet: --engine ray only")
     p.add_argument("--batch-size", type=int, default=32, help="windows per forward pass")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    p.add_argument("--precision", default=DEFAULT_PRECISION, help="auto, fp32, bf16, fp16 (GPU only)")
+    p.add_argument("--precision", default=DEFAULT_PRECISION, help="auto (the fastest path that agrees with fp32), fp32, bf16, fp16 (GPU), int8 (CPU, ONNX Runtime)")
     p.add_argument("--backend", default="torch", choices=("torch", "onnx"))
     p.add_argument("--resume", action="store_true", help="continue an interrupted run: skip documents already in --output "
                    "(refused if --output was written from another input)")

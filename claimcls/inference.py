@@ -2,7 +2,8 @@
 
 The engine: documents are split into sentence windows, windows are sorted by length and
 packed into batches with dynamic padding, the encoder runs under ``torch.inference_mode``
-(in bf16 where that pays and agrees with fp32, see ``device.py``), and ``heads.decode``
+(or in bf16, or as int8 in ONNX Runtime, where that pays and agrees with fp32, see
+``device.py``), and ``heads.decode``
 turns the scores into the data layer's :class:`~claimcls.schema.Document`; the folder's
 score calibration (``calibration.py``), when it has one, turns each raw score into the
 probability that the attribution is right. The folder format is ``folder.py``'s; the ONNX
@@ -31,15 +32,17 @@ from .calibration import Calibrator, check_min_score, filter_min_score
 from .config import DEFAULT_PRECISION, Config, DecodeConfig
 from .device import (
     DTYPES,
-    choose_precision,
     label_agreement,
+    precision_candidates,
     precision_name,
     resolve_device,
 )
 from .encoding import encode_document
+from .export import int8_onnx
 from .folder import read_folder, write_folder
 from .model_card import write_model_card
 from .modeling import ClaimModel
+from .onnx_backend import OnnxEncoder
 from .rules import resolve_source
 from .schema import Attribution, Document, check_text
 from .sentences import split_sentences
@@ -85,7 +88,8 @@ class AttributionModel:
         self.device = resolve_device(device)
         self.module.to(self.device)
         self.dtype = torch.float32
-        self.onnx = None  # an OnnxEncoder when loaded with backend="onnx"
+        self.onnx = None  # an OnnxEncoder: backend="onnx", or precision int8
+        self.folder: Path | None = None  # the folder it was loaded from, if any
 
     @property
     def decode(self) -> DecodeConfig:
@@ -101,22 +105,57 @@ class AttributionModel:
     # ------------------------------------------------------------------ precision
 
     def set_precision(self, precision: str = DEFAULT_PRECISION, check_docs: Sequence[str] | None = None) -> str:
-        """Choose ``fp32``, ``bf16`` or ``fp16`` (GPU); ``auto`` takes the device's fastest
-        reduced precision (``device.choose_precision``) if its token labels agree with fp32
-        on ``check_docs`` (at least 99%), else fp32. Returns the choice."""
-        chosen = choose_precision(precision, self.device)
-        if precision == "auto" and chosen != "fp32" and check_docs:
-            agreement = self.agreement(check_docs, chosen)
-            if agreement < MIN_AGREEMENT:
-                logger.warning("%s agrees with fp32 on only %.2f%% of token labels; using fp32", chosen, 100 * agreement)
-                chosen = "fp32"
-        self.dtype = DTYPES[chosen]
-        self.module.to(self.dtype)
-        return chosen
+        """Choose ``fp32``, ``bf16``, ``fp16`` (GPU) or ``int8`` (CPU: the encoder in ONNX
+        Runtime, exported once and cached, see ``export.int8_onnx``). ``auto`` tries the
+        device's reduced paths fastest first (``device.precision_candidates``) and keeps the
+        first whose token labels agree with fp32 on ``check_docs`` (int8: on the shipped text,
+        measured when it was exported) at least 99%, else fp32. Returns the choice."""
+        candidates = precision_candidates(precision, self.device)
+        for chosen in candidates:
+            if chosen == "int8":
+                path, check = int8_onnx(self, self.folder)
+                if precision == "auto" and not self._int8_pays(check, candidates):
+                    continue
+                self._use(torch.float32)
+                self.onnx = OnnxEncoder(path)
+                return chosen
+            if precision == "auto" and chosen != "fp32" and check_docs:
+                agreement = self.agreement(check_docs, chosen)
+                if agreement < MIN_AGREEMENT:
+                    logger.warning("%s agrees with fp32 on only %.2f%% of token labels; not used", chosen, 100 * agreement)
+                    continue
+            self._use(DTYPES[chosen])
+            return chosen
+        self._use(torch.float32)
+        return "fp32"
+
+    @staticmethod
+    def _int8_pays(check: Mapping[str, Any], candidates: Sequence[str]) -> bool:
+        """Whether ``auto`` keeps int8: its labels agree with fp32 at least 99%, and it was not
+        slower than the next path (bf16) when both were timed at its export: for a small
+        encoder such as MiniLM-L6, bf16 torch can be the faster (``export.write_onnx``)."""
+        agreement = float(check["token_label_agreement_with_fp32"])
+        if agreement < MIN_AGREEMENT:
+            logger.warning("int8 agrees with fp32 on only %.2f%% of token labels; not used", 100 * agreement)
+            return False
+        seconds = check.get("seconds", {})
+        rival = next((p for p in candidates if p != "int8" and p in seconds), None)
+        if rival is not None and seconds[rival] < seconds.get("int8", 0):
+            logger.info("int8 was slower than %s at export (%.2f s against %.2f s); using %s", rival, seconds["int8"],
+                        seconds[rival], rival)
+            return False
+        return True
+
+    def _use(self, dtype: torch.dtype) -> None:
+        """Run the torch module in ``dtype`` (and not the ONNX encoder)."""
+        self.onnx = None
+        self.dtype = dtype
+        self.module.to(dtype)
 
     @property
     def precision(self) -> str:
-        return precision_name(self.dtype)
+        """``int8`` when the encoder runs in ONNX Runtime, else the torch weights' precision."""
+        return "int8" if self.onnx is not None else precision_name(self.dtype)
 
     def token_labels(self, texts: Sequence[str], batch_size: int = 32) -> list[np.ndarray]:
         """Argmax tag of every role for every window token, in a fixed window order (for
@@ -130,16 +169,17 @@ class AttributionModel:
         return out
 
     def agreement(self, texts: Sequence[str], precision: str) -> float:
-        """Share of token labels on which ``precision`` agrees with fp32."""
-        old = self.dtype
-        self.dtype = torch.float32
-        self.module.to(self.dtype)
-        ref = self.token_labels(texts)
-        self.dtype = DTYPES.get(precision, torch.float32)
-        self.module.to(self.dtype)
-        got = self.token_labels(texts)
-        self.dtype = old
-        self.module.to(old)
+        """Share of token labels on which torch ``precision`` (fp32, bf16, fp16) agrees with
+        fp32; the model is left as it was."""
+        old_dtype, old_onnx = self.dtype, self.onnx
+        try:
+            self._use(torch.float32)
+            ref = self.token_labels(texts)
+            self._use(DTYPES[precision])
+            got = self.token_labels(texts)
+        finally:
+            self._use(old_dtype)
+            self.onnx = old_onnx
         return label_agreement(ref, got)
 
     # ------------------------------------------------------------------ prediction
@@ -333,9 +373,12 @@ def load(path: str | os.PathLike, device: str | torch.device = "auto", precision
     Args:
         path: the model folder.
         device: ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda:0"``...
-        precision: ``"auto"`` (default: bf16 on a CPU with native bf16 or a GPU that has it,
-            kept only if its token labels agree with fp32 on a small shipped text; else
-            fp32), ``"fp32"``, ``"bf16"`` or ``"fp16"`` (GPU).
+        precision: ``"auto"`` (default: on a CPU, int8 where ONNX Runtime is installed and
+            the CPU has VNNI or AMX, else bf16 where the CPU has native bf16; on a GPU, bf16
+            where it has it; each kept only if its token labels agree with fp32 on a small
+            shipped text, else the next, then fp32), ``"fp32"``, ``"bf16"``, ``"fp16"`` (GPU)
+            or ``"int8"`` (CPU: the encoder in ONNX Runtime with int8 weights, exported on
+            first use and cached under ``$CLAIMCLS_CACHE/onnx``).
         backend: ``"torch"`` or ``"onnx"`` (the int8 encoder written by
             ``claimcls export --onnx``; CPU only, precision ignored).
 
@@ -349,15 +392,11 @@ def load(path: str | os.PathLike, device: str | torch.device = "auto", precision
     if backend == "onnx" and str(device) not in ("auto", "cpu"):  # not a silent CPU run instead of the device asked for
         raise ValueError(f"backend='onnx' runs on the CPU, got device={str(device)!r}; use device='cpu' or backend='torch'")
     folder = read_folder(path)
-    if backend == "onnx":
-        from .onnx_backend import OnnxEncoder
-
-        model = AttributionModel(folder.module, folder.tokenizer, folder.config, device="cpu",
-                                 encoder_name=folder.encoder_name, metrics=folder.metrics, calibration=folder.calibration)
-        model.onnx = OnnxEncoder(path)
-        return model
-    model = AttributionModel(folder.module, folder.tokenizer, folder.config, device=device,
+    model = AttributionModel(folder.module, folder.tokenizer, folder.config, device="cpu" if backend == "onnx" else device,
                              encoder_name=folder.encoder_name, metrics=folder.metrics, calibration=folder.calibration)
-    if precision != "fp32":
+    model.folder = Path(path)
+    if backend == "onnx":
+        model.onnx = OnnxEncoder(path)
+    elif precision != "fp32":
         model.set_precision(precision, calibration_texts() if precision == "auto" else None)
     return model

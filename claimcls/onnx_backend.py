@@ -3,6 +3,7 @@ the small span, link and kind heads stay in torch. ``export.py`` writes the file
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -12,6 +13,15 @@ import torch
 from .errors import ClaimclsError, ModelFolderError
 
 ONNX_FILE = "model.onnx"
+CHECK_FILE = "onnx_check.json"  # beside it: quantized or not, and its token-label agreement with fp32 torch
+
+
+def read_check(folder: Path) -> dict | None:
+    """``folder``'s ``onnx_check.json``, or ``None`` when there is none (or it is unreadable)."""
+    try:
+        return json.loads((folder / CHECK_FILE).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def require_onnxruntime() -> None:
@@ -26,15 +36,18 @@ class OnnxEncoder:
     """Runs the exported encoder + tagger in ONNX Runtime; returns torch tensors."""
 
     def __init__(self, model_dir: str | os.PathLike, threads: int | None = None):
+        """``model_dir``: a model folder holding ``model.onnx``, or the ONNX file itself.
+        ``threads``: ONNX Runtime's intra-op threads (default: torch's thread count)."""
         require_onnxruntime()
         import onnxruntime as ort
 
-        path = Path(model_dir) / ONNX_FILE
+        path = Path(model_dir)
+        if path.is_dir() or path.suffix != ".onnx":
+            path = path / ONNX_FILE
         if not path.is_file():
             raise ModelFolderError(f"{path} is missing; create it with: claimcls export --onnx --model {model_dir}")
         opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
+        opts.intra_op_num_threads = threads or torch.get_num_threads()
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
     def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, case_ids: torch.Tensor):

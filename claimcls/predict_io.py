@@ -180,10 +180,12 @@ def _check_device(args) -> None:
     elif dev.type != "cpu":
         raise InputError(f"--device {args.device!r}: claimcls runs on cpu or cuda")
     if args.precision == "fp16" and dev.type != "cuda":
-        raise InputError("--precision fp16 needs a CUDA device; on a CPU use bf16 or fp32")
+        raise InputError("--precision fp16 needs a CUDA device; on a CPU use bf16, int8 or fp32")
+    if args.precision == "int8" and dev.type != "cpu":
+        raise InputError("--precision int8 runs on the CPU (ONNX Runtime); on a GPU use bf16 or fp16, or pass --device cpu")
 
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
 
 
 def _process() -> tuple[int, int]:

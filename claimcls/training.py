@@ -91,7 +91,7 @@ class Trainer:
         self.accelerator = Accelerator(mixed_precision="no", step_scheduler_with_optimizer=False,
                                        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
         setting = config.train.mixed_precision
-        precision = choose_precision({"no": "fp32"}.get(setting, setting), self.accelerator.device)
+        precision = choose_precision({"no": "fp32"}.get(setting, setting), self.accelerator.device, torch_only=True)
         self.amp_dtype = None if precision == "fp32" else DTYPES[precision]
         self.scaler = torch.amp.GradScaler(self.accelerator.device.type, enabled=precision == "fp16")
         self.state = TrainerState()

@@ -4,9 +4,9 @@
     python scripts/benchmark.py --model M --device cuda --batch-size 64,128,256,512,1024 --backends claimcls-fp32,claimcls-default
 
 On the same documents and the same trained weights it measures, each backend in its own
-process (so peak memory is its own): claimcls fp32, claimcls at its defaults
-(precision="auto": bf16 where the CPU or GPU has it), claimcls ONNX int8 (when onnxruntime
-is installed), and ``pipeline("token-classification", aggregation_strategy="simple")`` at
+process (so peak memory is its own): claimcls fp32, bf16 and int8 (the encoder in ONNX
+Runtime, exported once into the cache; CPU only), claimcls at its defaults
+(precision="auto": the fastest of those that agrees with fp32, see claimcls/device.py), and ``pipeline("token-classification", aggregation_strategy="simple")`` at
 its defaults and with ``batch_size=32``, fed the same sentences. The pipeline's model is
 the fine-tuned encoder with the tagger folded into one 9-label head (O, B-/I- per role;
 a plain token classifier has no case features and sees one sentence at a time).
@@ -16,7 +16,7 @@ peak GPU memory, ``torch.cuda.max_memory_allocated``, per batch size), and the s
 token labels on which each claimcls path agrees with claimcls fp32. ``--device`` puts every
 backend on that device (``cuda`` without a GPU is an error, not a CPU run; on a GPU the
 defaults run bf16 weights); ``--batch-size`` takes a list, each claimcls backend is timed at
-every size (the pipeline at its own defaults and at 32). The ONNX backend is CPU only.
+every size (the pipeline at its own defaults and at 32). The int8 backend is CPU only.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-BACKENDS = ("claimcls-fp32", "claimcls-default", "claimcls-onnx-int8", "pipeline-default", "pipeline-bs32")
+BACKENDS = ("claimcls-fp32", "claimcls-bf16", "claimcls-int8", "claimcls-default", "pipeline-default", "pipeline-bs32")
 
 
 def load_texts(args) -> list[str]:
@@ -111,11 +111,9 @@ def worker(args) -> None:
         result["seconds_each"] = _timed(lambda: pipe(sentences, **kwargs), args.repeats)[0]
         result["device"] = str(pipe.device)
     else:
-        if args.worker == "claimcls-onnx-int8":
-            model = claimcls.load(args.model, backend="onnx")
-        else:
-            model = claimcls.load(args.model, device=args.device, precision="fp32" if args.worker == "claimcls-fp32" else "auto")
-        result["precision"] = "int8" if model.onnx is not None else model.precision
+        precision = args.worker.removeprefix("claimcls-").replace("default", "auto")
+        model = claimcls.load(args.model, device=args.device, precision=precision)
+        result["precision"] = model.precision
         result["device"] = str(model.device)
         result["weights"] = sorted({f"{p.dtype}@{p.device}" for p in model.module.parameters()})
         cuda = model.device.type == "cuda"
@@ -171,20 +169,10 @@ def main() -> None:
         return
     backends = args.backends.split(",")
     args.device = _check_device(args.device)
-    if args.device != "cpu" and "claimcls-onnx-int8" in backends:
-        backends.remove("claimcls-onnx-int8")  # ONNX Runtime runs claimcls's int8 encoder on the CPU only
+    if args.device != "cpu" and "claimcls-int8" in backends:
+        backends.remove("claimcls-int8")  # ONNX Runtime runs claimcls's int8 encoder on the CPU only
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        if "claimcls-onnx-int8" in backends:
-            try:
-                import onnxruntime  # noqa: F401
-
-                if not (Path(args.model) / "model.onnx").is_file():
-                    from claimcls.export import export_onnx
-
-                    export_onnx(args.model)
-            except ImportError:
-                backends.remove("claimcls-onnx-int8")
         pipe_dir = pipeline_model(args.model, tmp / "pipe") if any(b.startswith("pipeline") for b in backends) else ""
         results = []
         for b in backends:

@@ -56,7 +56,7 @@ def measure(config_path: str, spec: str, windows: int, train: bool = True) -> di
     texts = [trainer.corpora.train[i][0].text for i in sorted(docs)]
     sentences = sum(len(trainer.corpora.train[i][0].sentences) for i in sorted(docs))
     model = AttributionModel(trainer.accelerator.unwrap_model(trainer.module), trainer.tokenizer, config, device="cpu")
-    precision = model.set_precision(choose_precision("auto", model.device))
+    precision = model.set_precision(choose_precision("auto", model.device, torch_only=True))
     model.predict(texts[:2])  # warm-up
     t0 = time.perf_counter()
     model.predict(texts)

@@ -140,7 +140,7 @@ def main() -> None:
     p.add_argument("--split", default=None)
     p.add_argument("--min-sentences", type=int, default=0, help="repeat the corpus until it has this many sentences")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    p.add_argument("--precision", default="auto", help="auto, fp32, bf16, fp16 (GPU)")
+    p.add_argument("--precision", default="auto", help="auto, fp32, bf16, fp16 (GPU), int8 (CPU)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--repeats", type=int, default=3, help="passes of each kind; medians are reported")
     p.add_argument("--output", default=None, help="write the results as JSON here")

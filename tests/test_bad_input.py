@@ -301,7 +301,7 @@ def test_predict_output_with_line_separators_reads_back_everywhere(capsys, tmp_p
 
 
 @pytest.mark.parametrize("args, pattern", [
-    (("--precision", "fp8"), r"--precision must be one of auto, fp32, bf16, fp16, got 'fp8'"),
+    (("--precision", "fp8"), r"--precision must be one of auto, fp32, bf16, fp16, int8, got 'fp8'"),
     (("--precision", "fp64"), r"--precision must be one of"),
     (("--batch-size", "-1"), r"--batch-size must be 1 or more"),
     (("--device", "tpu"), r"--device 'tpu'"),

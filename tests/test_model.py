@@ -152,6 +152,7 @@ def test_auto_precision_keeps_bf16_only_where_it_agrees_with_fp32(tiny_model_dir
     model = claimcls.load(tiny_model_dir, device="cpu", precision="fp32")
     texts = [d.text for d in bundled[:4]]
     assert model.agreement(texts, "bf16") >= 0.99 and model.precision == "fp32"  # the check leaves fp32 in place
+    monkeypatch.setattr(claimcls.device, "cpu_has_int8_dot", lambda: False)  # int8: tests/test_int8.py
     monkeypatch.setattr(claimcls.device, "cpu_has_native_bf16", lambda: True)
     assert model.set_precision("auto", texts) == "bf16" and model.precision == "bf16"
     monkeypatch.setattr(model, "agreement", lambda texts, precision: 0.98)
@@ -161,7 +162,7 @@ def test_auto_precision_keeps_bf16_only_where_it_agrees_with_fp32(tiny_model_dir
     assert model.set_precision("bf16") == "bf16"  # asked for, not checked
     with pytest.raises(ValueError, match="fp16 needs a CUDA device"):
         model.set_precision("fp16")
-    with pytest.raises(ValueError, match="precision must be auto, fp32, bf16, fp16, got 'int4'"):
+    with pytest.raises(ValueError, match="precision must be auto, fp32, bf16, fp16, int8, got 'int4'"):
         model.set_precision("int4")
 
 
