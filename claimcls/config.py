@@ -86,6 +86,7 @@ class DataConfig:
     bundled_repeat: int = field(default=1, metadata={"help": "times the bundled training documents are repeated per epoch (to balance a large second corpus)"})
     polnear_dir: str = field(default="", metadata={"help": f"PolNeAR folder (its root, holding data/train and data/dev); empty: ${ENV_POLNEAR}, else not used"})
     polnear: bool = field(default=False, metadata={"help": "train on PolNeAR train and evaluate on PolNeAR dev"})
+    polnear_train_splits: tuple[str, ...] = field(default=("train",), metadata={"help": "PolNeAR splits trained on: 'train', or 'train,dev' for a final model (then PolNeAR dev is no dev set: set train.select to 'last' and the schedule found on dev)"})
     polnear_fraction: float = field(default=1.0, metadata={"help": "train on this share of PolNeAR train's documents, drawn at random with a fixed seed (for learning curves)"})
     train_files: tuple[str, ...] = field(default=(), metadata={"help": "more training corpora (JSONL files or brat folders) with full labels"})
     dev_files: tuple[str, ...] = field(default=(), metadata={"help": "more dev corpora with full labels"})
@@ -103,6 +104,8 @@ class DataConfig:
             raise ConfigError(f"data.bundled_dev_fraction must be in [0, 0.5], got {self.bundled_dev_fraction}")
         if not 0 < self.polnear_fraction <= 1:
             raise ConfigError(f"data.polnear_fraction must be in (0, 1], got {self.polnear_fraction}")
+        if not self.polnear_train_splits or set(self.polnear_train_splits) - {"train", "dev"}:
+            raise ConfigError(f"data.polnear_train_splits must name 'train', 'dev' or both, got {list(self.polnear_train_splits)}")
         if self.nested_reports not in ("keep", "drop"):
             raise ConfigError(f"data.nested_reports must be 'keep' or 'drop', got {self.nested_reports!r}")
         if self.bundled_repeat < 1:
@@ -136,6 +139,7 @@ class TrainConfig:
     mixed_precision: str = field(default="auto", metadata={"help": "'auto' (bf16 on a GPU that has it), 'no', 'bf16' or 'fp16'"})
     max_minutes: float = field(default=0.0, metadata={"help": "stop training after this many minutes (0: no limit); the learning-rate schedule is fitted to end when the time does, and the best checkpoint is kept"})
     checkpoint_minutes: float = field(default=10.0, metadata={"help": "save a resumable checkpoint at least this often"})
+    select: str = field(default="best", metadata={"help": "which evaluated model is saved: 'best' (the best whole-attribution F1 on the first dev set) or 'last' (the latest: for a final model trained on its dev data with a schedule found before)"})
     eval_every_epochs: int = field(default=1, metadata={"help": "evaluate on dev, keep the model if it is the best so far, and checkpoint every N epochs; the last epoch always"})
     eval_every_steps: int = field(default=0, metadata={"help": "also evaluate on dev every N steps (0: only every eval_every_epochs epochs)"})
     tune_cue_bias: tuple[float, ...] = field(default=(), metadata={"help": "after training, try these decode.cue_bias values on the first dev set and save the model with the best (empty: keep decode.cue_bias)"})
@@ -166,6 +170,8 @@ class TrainConfig:
             raise ConfigError(f"train.attention_dropout must be in [0, 1), got {self.attention_dropout}")
         if self.mixed_precision not in ("auto", "no", "bf16", "fp16"):
             raise ConfigError(f"train.mixed_precision must be auto, no, bf16 or fp16, got {self.mixed_precision!r}")
+        if self.select not in ("best", "last"):
+            raise ConfigError(f"train.select must be 'best' or 'last', got {self.select!r}")
 
 
 @dataclass(frozen=True)

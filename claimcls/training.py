@@ -219,7 +219,8 @@ class Trainer:
         return out.loss.item(), out.loss_parts
 
     def _evaluate(self, tag: str) -> None:
-        """Score every dev set; save the model when the first one's score is the best yet."""
+        """Score every dev set; save the model when the first one's score is the best yet
+        (or always, under ``train.select: last``)."""
         t_eval = time.time()
         acc, state = self.accelerator, self.state
         acc.wait_for_everyone()
@@ -233,7 +234,8 @@ class Trainer:
             for name, m in metrics.items():
                 logger.info("%s on %s:\n%s", tag, name, format_metrics(m))
             state.history.append({"at": tag, "step": state.global_step, "scores": {k: v["attribution"]["f1"] for k, v in metrics.items()}})
-            if value >= state.best:  # on a tie the later, longer-trained model wins
+            # on a tie the later, longer-trained model wins; select: last keeps every newer one
+            if value >= state.best or self.config.train.select == "last":
                 state.best = value
                 model.metrics = {"selected_on": key, "at": tag, "dev": metrics}
                 model.save(self.output_dir, training={"config": self.config.to_dict(), "state": state.to_dict()})

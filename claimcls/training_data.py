@@ -35,12 +35,16 @@ def load_corpora(config: Config) -> Corpora:
 
     if d.polnear:
         root = d.polnear_path()
-        docs = read_corpus(root, split="train", on_invalid="skip")
+        docs = read_corpus(root, split="train", on_invalid="skip") if "train" in d.polnear_train_splits else []
         if d.polnear_fraction < 1:
             keep = sorted(np.random.default_rng(0).permutation(len(docs))[: max(1, round(d.polnear_fraction * len(docs)))])
             docs = [docs[i] for i in keep]
         train += [(doc, False) for doc in cap(docs, d.max_train_docs)]
-        dev["polnear_dev"] = cap(read_corpus(root, split="dev", on_invalid="skip"), d.max_dev_docs)
+        polnear_dev = read_corpus(root, split="dev", on_invalid="skip")
+        if "dev" in d.polnear_train_splits:  # a final model: dev is training data, never a yardstick
+            train += [(doc, False) for doc in cap(polnear_dev, d.max_train_docs)]
+        else:
+            dev["polnear_dev"] = cap(polnear_dev, d.max_dev_docs)
     if d.bundled:
         docs = read_corpus("bundled")  # its test split is never read here
         held = [doc for doc in docs if bundled_split(doc.id, d.bundled_dev_fraction) == "dev"]

@@ -202,3 +202,19 @@ def test_nested_reports_can_be_left_out_of_training():
     with pytest.raises(ConfigError, match="data.nested_reports must be 'keep' or 'drop'"):
         load_config(None, {"data.nested_reports": "outer"})
     assert load_config(None, {"data.nested_reports": "drop"}).data.nested_reports == "drop"
+
+
+@pytest.mark.polnear
+@pytest.mark.slow  # reads PolNeAR train and dev
+def test_a_final_model_trains_on_polnear_dev_and_never_scores_on_it(polnear):
+    from claimcls.training_data import load_corpora
+
+    def corpora(splits):
+        return load_corpora(load_config(ROOT / "configs" / "polnear.yaml", {
+            "data.polnear_dir": str(polnear), "data.bundled": "false", "data.polnear_train_splits": splits}))
+
+    dev_ids = {doc.id for doc in corpora("train").dev["polnear_dev"]}
+    final = corpora("train,dev")
+    train_ids = {doc.id for doc, _ in final.train}
+    assert dev_ids <= train_ids and "polnear_dev" not in final.dev
+    assert {doc.id for doc, _ in corpora("dev").train} == dev_ids  # 'dev' alone: dev only

@@ -40,3 +40,35 @@ def test_cue_bias_is_tuned_on_dev_and_saved_with_the_model(tmp_path):
     assert saved.decode.cue_bias == chosen
     dev = trainer.corpora.dev["bundled_dev"]
     assert evaluate(saved, dev)["attribution"]["f1"] == tried[str(chosen)]
+
+
+def test_select_last_keeps_the_latest_model_not_the_best(tmp_path, monkeypatch):
+    import claimcls.training
+
+    scores = iter([60.0, 40.0, 50.0])  # dev F1 at epochs 1, 2, 3: the best is the first
+
+    def fake_evaluate(model, docs):
+        return {"attribution": {"f1": next(scores), "precision": 0.0, "recall": 0.0, "pred": 0, "gold": 0}}
+
+    monkeypatch.setattr(claimcls.training, "evaluate", fake_evaluate)
+    monkeypatch.setattr(claimcls.training, "format_metrics", lambda m: "")
+    for select, kept in (("best", "epoch 1"), ("last", "epoch 3")):
+        scores = iter([60.0, 40.0, 50.0])
+        config = load_config(ROOT / "configs" / "tiny.yaml", {
+            "train.epochs": "3", "data.max_train_docs": "2", "train.select": select, "train.calibrate": "false",
+            "train.mixed_precision": "no"})
+        trainer = Trainer(config, tmp_path / select)
+        trainer.train()
+        assert json.loads((tmp_path / select / "metrics.json").read_text())["at"] == kept
+
+
+def test_train_splits_and_select_are_checked():
+    import pytest
+
+    from claimcls.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"data.polnear_train_splits must name 'train', 'dev' or both, got \['test'\]"):
+        load_config(None, {"data.polnear_train_splits": "test"})
+    with pytest.raises(ConfigError, match=r"train.select must be 'best' or 'last', got 'first'"):
+        load_config(None, {"train.select": "first"})
+    assert load_config(None, {"data.polnear_train_splits": "train,dev"}).data.polnear_train_splits == ("train", "dev")
