@@ -38,11 +38,10 @@ from .device import (
     resolve_device,
 )
 from .encoding import encode_document
-from .export import int8_onnx
 from .folder import read_folder, write_folder
 from .model_card import write_model_card
 from .modeling import ClaimModel
-from .onnx_backend import OnnxEncoder
+from .onnx_backend import OnnxEncoder, int8_onnx
 from .rules import resolve_source
 from .schema import Attribution, Document, check_text
 from .sentences import split_sentences
@@ -113,7 +112,7 @@ class AttributionModel:
         candidates = precision_candidates(precision, self.device)
         for chosen in candidates:
             if chosen == "int8":
-                path, check = int8_onnx(self, self.folder)
+                path, check = int8_onnx(self, self.folder, calibration_texts())
                 if precision == "auto" and not self._int8_pays(check, candidates):
                     continue
                 self._use(torch.float32)

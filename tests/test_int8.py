@@ -10,7 +10,7 @@ import torch
 
 import claimcls
 import claimcls.device
-import claimcls.export
+import claimcls.onnx_backend
 import claimcls.inference
 from claimcls.device import choose_precision, label_agreement, precision_candidates
 
@@ -45,11 +45,11 @@ def test_int8_is_exported_once_per_weights_and_read_from_the_cache(tiny_model_di
     def no_export(*args, **kwargs):
         raise AssertionError("exported again although the cache has it")
 
-    monkeypatch.setattr(claimcls.export, "write_onnx", no_export)
+    monkeypatch.setattr(claimcls.onnx_backend, "write_onnx", no_export)
     assert claimcls.load(folder, device="cpu", precision="int8").precision == "int8"
     # other weights, another entry: the cache never serves a stale export
     model.module.tagger.bias.data += 1.0
-    assert claimcls.export.weights_key(model.module) != entry.name
+    assert claimcls.onnx_backend.weights_key(model.module) != entry.name
 
 
 def test_a_folder_with_its_own_int8_export_uses_it(tiny_model_dir, tmp_path, cache, monkeypatch):
@@ -58,7 +58,7 @@ def test_a_folder_with_its_own_int8_export_uses_it(tiny_model_dir, tmp_path, cac
     folder = tmp_path / "m"
     shutil.copytree(tiny_model_dir, folder)
     export_onnx(folder, quantize=True)
-    monkeypatch.setattr(claimcls.export, "write_onnx", lambda *a, **k: pytest.fail("exported although the folder has one"))
+    monkeypatch.setattr(claimcls.onnx_backend, "write_onnx", lambda *a, **k: pytest.fail("exported although the folder has one"))
     model = claimcls.load(folder, device="cpu", precision="int8")
     assert model.precision == "int8" and not cache.exists()
 
@@ -70,8 +70,8 @@ def test_auto_takes_int8_only_where_the_cpu_has_it_and_it_agrees(tiny_model_dir,
     monkeypatch.setattr(claimcls.device, "cpu_has_native_bf16", lambda: True)
     assert precision_candidates("auto", CPU) == ["int8", "bf16", "fp32"]
     def recorded(agreement, **seconds):
-        monkeypatch.setattr(claimcls.inference, "int8_onnx", lambda m, folder: (
-            _real_int8(m, folder)[0], {"quantized": True, "token_label_agreement_with_fp32": agreement, "seconds": seconds}))
+        monkeypatch.setattr(claimcls.inference, "int8_onnx", lambda m, folder, texts: (
+            _real_int8(m, folder, texts)[0], {"quantized": True, "token_label_agreement_with_fp32": agreement, "seconds": seconds}))
 
     recorded(0.995, fp32=2.0, int8=0.8, bf16=1.0)
     assert model.set_precision("auto", texts) == "int8" and model.precision == "int8"
@@ -95,7 +95,7 @@ def test_auto_takes_int8_only_where_the_cpu_has_it_and_it_agrees(tiny_model_dir,
     assert precision_candidates("auto", CPU) == ["bf16", "fp32"]
 
 
-_real_int8 = claimcls.export.int8_onnx
+_real_int8 = claimcls.onnx_backend.int8_onnx
 
 
 def test_int8_is_for_prediction_on_the_cpu_only(monkeypatch):
