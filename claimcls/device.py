@@ -39,9 +39,9 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU multiplies bf16 natively (AMX or AVX512-BF16)."""
-    for probe in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"):
+def _cpu_probe(*names: str) -> bool:
+    """Whether any of torch's private CPU probes ``torch.cpu.<name>()`` says yes."""
+    for probe in names:
         fn = getattr(torch.cpu, probe, None)
         try:
             if fn is not None and fn():
@@ -49,19 +49,17 @@ def cpu_has_native_bf16() -> bool:
         except Exception:  # pragma: no cover - private probes may change
             pass
     return False
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (AMX or AVX512-BF16)."""
+    return _cpu_probe("_is_amx_tile_supported", "_is_avx512_bf16_supported")
 
 
 def cpu_has_int8_dot() -> bool:
     """Whether this CPU has int8 dot-product instructions (VNNI or AMX), which ONNX Runtime's
     int8 matrix products use."""
-    for probe in ("_is_amx_tile_supported", "_is_vnni_supported"):
-        fn = getattr(torch.cpu, probe, None)
-        try:
-            if fn is not None and fn():
-                return True
-        except Exception:  # pragma: no cover - private probes may change
-            pass
-    return False
+    return _cpu_probe("_is_amx_tile_supported", "_is_vnni_supported")
 
 
 def has_onnxruntime() -> bool:
